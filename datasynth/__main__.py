@@ -1,0 +1,5 @@
+"""``python -m datasynth`` is the ``datasynth`` command."""
+
+from datasynth.cli.main import main
+
+raise SystemExit(main())

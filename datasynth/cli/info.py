@@ -1,0 +1,67 @@
+"""``datasynth info``: presets, tables and the plan of a configuration with an output estimate."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from datasynth.config.loading import available_presets, conf_dir
+from datasynth.config.models import DatasynthConfig
+from datasynth.runtime.blocks import plan_and_master, relative_path
+from datasynth.runtime.plan import JOURNAL_ENTRIES
+from datasynth.sinks.files import serialise
+
+
+def _preset_summary(name: str) -> str:
+    for line in (conf_dir() / "preset" / f"{name}.yaml").read_text().splitlines():
+        if line.startswith("#") and "@package" not in line:
+            return line.lstrip("# ").strip()
+    return ""
+
+
+def estimated_bytes(config: DatasynthConfig) -> dict[str, int]:
+    """Output size per table, from a sample block serialised in the configured format."""
+    from datasynth.runtime.blocks import materialise
+
+    plan, master = plan_and_master(config)
+    o = config.output
+    out: dict[str, int] = {}
+    for table in plan.master_tables:
+        out[table] = len(serialise(master.tables[table], o.format, o.compression, o.compression_level))
+    if plan.blocks:
+        sample = replace(plan.blocks[0], entries=min(plan.blocks[0].entries, 4000))
+        data = materialise(config, master, sample)
+        per_row = len(serialise(data, o.format, o.compression, o.compression_level)) / max(data.num_rows, 1)
+        out[JOURNAL_ENTRIES] = round(per_row * plan.expected_lines)
+    return out
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f}"
+
+
+def print_info(config: DatasynthConfig) -> None:
+    plan, master = plan_and_master(config)
+    print("presets (select with +preset=NAME):")
+    for name in available_presets():
+        print(f"  {name:<20} {_preset_summary(name)}")
+    sizes = estimated_bytes(config)
+    print(f"\nplan for this configuration (seed {config.global_.seed}, "
+          f"{config.global_.start_date} to {config.global_.stop_date}, exclusive; "
+          f"format {config.output.format}):")
+    print(f"  {'table':<20} {'rows':>16} {'blocks':>8} {'estimated size':>16}")
+    for table in plan.master_tables:
+        rows = master.tables[table].num_rows
+        print(f"  {table:<20} {rows:>16,} {1:>8} {_size(sizes[table]):>16}")
+    print(f"  {JOURNAL_ENTRIES:<20} {plan.expected_lines:>16,} {len(plan.blocks):>8} "
+          f"{_size(sizes.get(JOURNAL_ENTRIES, 0)):>16}")
+    print(f"\n  journal entries: {plan.entries:,} (about {plan.mean_lines_per_entry:.2f} lines each); "
+          f"companies: {', '.join(c.code for c in config.companies)}")
+    print(f"  total estimated size: {_size(sum(sizes.values()))} in {config.output.dir}")
+    if plan.blocks:
+        print(f"  first block file: {relative_path(config, plan.blocks[0])}")
+    print(f"  runtime: {config.runtime.scheduler} scheduler, {config.runtime.workers} workers, "
+          f"~{config.runtime.block_rows:,} lines per block")

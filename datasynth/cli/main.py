@@ -1,0 +1,116 @@
+"""``datasynth [generate|validate|info|init] [options] [key=value ...]``.
+
+Without a command the program generates. Arguments with ``=`` are Hydra overrides
+(``transactions.count=2000000``, ``+preset=large``). Exit status: 0 success, 2 a bad
+configuration or command line (nothing written), 1 a failure while generating.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from datasynth.config.loading import ConfigError, load_config
+from datasynth.config.models import DatasynthConfig
+
+COMMANDS = ("generate", "validate", "info", "init")
+EXIT_CONFIG = 2
+EXIT_FAILURE = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="datasynth",
+        description="Generate synthetic enterprise-accounting data (Hydra-style key=value overrides).",
+        epilog="Examples: datasynth | datasynth +preset=large output.dir=/data/run1 | "
+        "datasynth info +preset=medium | datasynth init --industry retail -o my.yaml",
+    )
+    sub = parser.add_subparsers(dest="command")
+    for name, help_text in (
+        ("generate", "generate a dataset (the default command)"),
+        ("validate", "check a configuration and print the resolved result"),
+        ("info", "presets, tables, and the plan of a configuration"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("-c", "--config", help="a YAML configuration file (from `datasynth init`)")
+        p.add_argument("overrides", nargs="*", help="Hydra overrides such as transactions.count=5000")
+        if name == "generate":
+            p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p = sub.add_parser("init", help="write a complete, commented configuration file")
+    p.add_argument("--industry", default="manufacturing",
+                   choices=["manufacturing", "retail", "financial_services", "healthcare", "technology"])
+    p.add_argument("--complexity", default="medium", choices=["small", "medium", "large"])
+    p.add_argument("-o", "--output", default="datasynth.yaml", help="file to write (default datasynth.yaml)")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list[0] not in (*COMMANDS, "-h", "--help"):
+        args_list = ["generate", *args_list]
+    parser = _parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # argparse already printed the problem
+        return EXIT_CONFIG if exc.code else 0
+    try:
+        if args.command == "init":
+            from datasynth.cli.init import write_init
+
+            path = write_init(args.industry, args.complexity, Path(args.output), force=args.force)
+            print(f"wrote {path}; run it with: datasynth -c {path}")
+            return 0
+        config = load_config(args.overrides, args.config)
+        if args.command == "validate":
+            return _validate(config)
+        if args.command == "info":
+            from datasynth.cli.info import print_info
+
+            print_info(config)
+            return 0
+        return _generate(config, quiet=args.quiet)
+    except ConfigError as exc:
+        print("datasynth: invalid configuration:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("datasynth: interrupted; rerun with output.resume=true to continue", file=sys.stderr)
+        return 130
+
+
+def _validate(config: DatasynthConfig) -> int:
+    import json
+
+    from datasynth.runtime.plan import build_plan
+
+    plan = build_plan(config)
+    print(json.dumps(config.to_plain(), indent=2, default=str))
+    print(f"configuration is valid: {len(plan.blocks)} journal-entry blocks, "
+          f"{plan.entries:,} entries, about {plan.expected_lines:,} lines", file=sys.stderr)
+    return 0
+
+
+def _generate(config: DatasynthConfig, quiet: bool) -> int:
+    from datasynth.runtime.execute import run
+
+    if quiet:
+        config = config.model_copy(update={"runtime": config.runtime.model_copy(update={"progress": False})})
+    try:
+        result = run(config)
+    except ConfigError:
+        raise
+    except Exception as exc:  # report, keep the partial state for output.resume
+        print(f"datasynth: generation failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  finished blocks are kept; rerun with output.resume=true to continue", file=sys.stderr)
+        return EXIT_FAILURE
+    if not quiet:
+        tables = result.manifest["tables"]
+        parts = ", ".join(f"{name} {info['rows']:,}" for name, info in tables.items())
+        rate = result.rows / max(result.seconds, 1e-9)
+        skipped = f", {result.blocks_skipped} blocks resumed" if result.blocks_skipped else ""
+        print(f"wrote {result.output_dir} in {result.seconds:.1f} s ({rate:,.0f} rows/s{skipped}): {parts}")
+    return 0

@@ -1,0 +1,444 @@
+"""Validated configuration: frozen, strict pydantic models with unknown keys rejected.
+
+This module owns the *shape* of a datasynth configuration and the rules a value must obey.
+Everything that reads configuration below the CLI receives a :class:`DatasynthConfig`, never an
+OmegaConf object. Behaviour lives in functions elsewhere; the models only hold data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+Industry = Literal["manufacturing", "retail", "financial_services", "healthcare", "technology"]
+INDUSTRIES: tuple[Industry, ...] = (
+    "manufacturing",
+    "retail",
+    "financial_services",
+    "healthcare",
+    "technology",
+)
+Complexity = Literal["small", "medium", "large"]
+Source = Literal["manual", "automated", "recurring", "adjustment"]
+SOURCES: tuple[Source, ...] = ("manual", "automated", "recurring", "adjustment")
+BusinessProcess = Literal["O2C", "P2P", "R2R", "H2R", "A2R"]
+BUSINESS_PROCESSES: tuple[BusinessProcess, ...] = ("O2C", "P2P", "R2R", "H2R", "A2R")
+Persona = Literal["junior_accountant", "senior_accountant", "controller", "manager"]
+PERSONAS: tuple[Persona, ...] = ("junior_accountant", "senior_accountant", "controller", "manager")
+FiscalYearVariant = Literal["K4", "V3", "V6", "V9"]
+#: First calendar month of the fiscal year for each variant (SAP naming: K4 is the calendar year,
+#: V3 April to March, V6 July to June, V9 October to September).
+FISCAL_YEAR_START_MONTH: dict[str, int] = {"K4": 1, "V3": 4, "V6": 7, "V9": 10}
+Scheduler = Literal["synchronous", "threads", "processes", "distributed"]
+OutputFormat = Literal["parquet", "csv", "jsonl"]
+Compression = Literal["auto", "zstd", "snappy", "gzip", "lz4", "none"]
+
+#: Probabilities must sum to one within this tolerance; the sampler renormalises the rest away.
+SUM_TOLERANCE = 1e-6
+
+_LINE_BUCKET = re.compile(r"^(\d+)(?:-(\d+))?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _check_distribution(values: dict[str, float], what: str) -> dict[str, float]:
+    total = math.fsum(values.values())
+    if not values:
+        raise ValueError(f"{what} must name at least one outcome")
+    if any(v < 0 for v in values.values()):
+        bad = {k: v for k, v in values.items() if v < 0}
+        raise ValueError(f"{what} has negative weights {bad}; weights must be >= 0")
+    if abs(total - 1.0) > SUM_TOLERANCE:
+        raise ValueError(
+            f"{what} must sum to 1 (got {total:.6g}); adjust the weights so they add up to 1"
+        )
+    return values
+
+
+class GlobalConfig(_Strict):
+    """Run-wide settings: master seed, industry, the generated period and group currency."""
+
+    seed: int = Field(default=42, ge=0, le=2**63 - 1)
+    industry: Industry = "manufacturing"
+    start_date: dt.date = dt.date(2024, 1, 1)
+    period_months: int = Field(default=3, ge=1, le=120)
+    end_date: dt.date | None = None
+    group_currency: str = "USD"
+
+    @field_validator("group_currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        return _currency_code(v)
+
+    @model_validator(mode="after")
+    def _window(self) -> GlobalConfig:
+        if self.end_date is not None:
+            if self.end_date < self.start_date:
+                raise ValueError(
+                    f"end_date {self.end_date} is before start_date {self.start_date}; "
+                    "the last posting date must be on or after the first"
+                )
+            if self.end_date >= _add_months(self.start_date, 120):
+                raise ValueError(f"end_date {self.end_date} is more than 120 months after start_date")
+        return self
+
+    @property
+    def stop_date(self) -> dt.date:
+        """The first day *after* the generated period (the period is ``[start_date, stop)``).
+
+        ``end_date`` (inclusive) wins when it is set; otherwise ``period_months`` counts from
+        ``start_date``.
+        """
+        if self.end_date is not None:
+            return self.end_date + dt.timedelta(days=1)
+        return _add_months(self.start_date, self.period_months)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return dt.date(year, month, min(day.day, _days_in_month(year, month)))
+
+
+def _days_in_month(year: int, month: int) -> int:
+    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return (nxt - dt.timedelta(days=1)).day
+
+
+def _currency_code(v: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", v):
+        raise ValueError(f"currency must be a 3-letter upper-case ISO 4217 code like USD, got {v!r}")
+    return v
+
+
+class CompanyConfig(_Strict):
+    """One legal entity (company code) of the generated group."""
+
+    code: str = Field(pattern=r"^[A-Z0-9]{2,6}$")
+    name: str = Field(min_length=1, max_length=80)
+    currency: str = "USD"
+    country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    volume_weight: float = Field(default=1.0, gt=0.0)
+    annual_volume: int | None = Field(default=None, ge=0)
+    fiscal_year_variant: FiscalYearVariant = "K4"
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        return _currency_code(v)
+
+
+class ChartOfAccountsConfig(_Strict):
+    """Size of the chart of accounts: about 100, 400 or 2,500 postable accounts."""
+
+    complexity: Complexity = "small"
+
+
+class AmountConfig(_Strict):
+    """Log-normal entry totals with round-number bias (reference defaults: mu 7, sigma 2.5)."""
+
+    min: float = Field(default=0.01, gt=0.0)
+    max: float = Field(default=100_000_000.0, gt=0.0, le=9_000_000_000_000.0)
+    lognormal_mu: float = 7.0
+    lognormal_sigma: float = Field(default=2.5, gt=0.0, le=10.0)
+    round_to_100_probability: Probability = 0.25
+    round_to_5_probability: Probability = 0.15
+
+    @model_validator(mode="after")
+    def _ranges(self) -> AmountConfig:
+        if self.max <= self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        if self.round_to_100_probability + self.round_to_5_probability > 1.0:
+            raise ValueError(
+                "round_to_100_probability + round_to_5_probability must be at most 1, got "
+                f"{self.round_to_100_probability + self.round_to_5_probability:.6g}"
+            )
+        return self
+
+
+class BenfordConfig(_Strict):
+    """First digits of amounts follow Benford's law, except for the exempt sources."""
+
+    enabled: bool = True
+    exempt_sources: tuple[Source, ...] = ("recurring",)
+
+
+class PeriodEndConfig(_Strict):
+    """Activity multipliers on the last ``lead_days`` days of month, quarter and fiscal year."""
+
+    lead_days: int = Field(default=5, ge=0, le=15)
+    month_end: float = Field(default=2.5, ge=0.0)
+    quarter_end: float = Field(default=4.0, ge=0.0)
+    year_end: float = Field(default=6.0, ge=0.0)
+
+
+class CalendarConfig(_Strict):
+    """Weekday pattern, weekend dip, holiday calendar and industry seasonality of posting dates."""
+
+    day_of_week: tuple[float, float, float, float, float] = (1.3, 1.1, 1.0, 1.0, 0.85)
+    weekend: float = Field(default=0.1, ge=0.0)
+    holidays: bool = True
+    holiday_activity: float = Field(default=0.05, ge=0.0)
+    industry_seasonality: bool = True
+    period_end: PeriodEndConfig = PeriodEndConfig()
+
+    @field_validator("day_of_week")
+    @classmethod
+    def _non_negative(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(x < 0 for x in v):
+            raise ValueError(f"weekday multipliers must be >= 0, got {list(v)}")
+        return v
+
+
+class WorkingHoursConfig(_Strict):
+    """Time-of-day models for human and automated postings (hours are local wall-clock time)."""
+
+    human_after_hours: Probability = 0.05
+    human_peak_share: Probability = 0.60
+    peak_hours: tuple[int, ...] = (9, 10, 11, 14, 15, 16)
+    automated_night_share: Probability = 0.70
+
+    @field_validator("peak_hours")
+    @classmethod
+    def _hours(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(h < 0 or h > 23 for h in v):
+            raise ValueError(f"peak_hours must be non-empty hours in 0..23, got {list(v)}")
+        return v
+
+
+def _default_line_counts() -> dict[str, float]:
+    return {
+        "2": 0.6068,
+        "3": 0.0577,
+        "4": 0.1663,
+        "5": 0.0306,
+        "6": 0.0332,
+        "7": 0.0113,
+        "8": 0.0188,
+        "9": 0.0042,
+        "10-99": 0.0633,
+        "100-999": 0.0076,
+        "1000-9999": 0.0002,
+    }
+
+
+def parse_line_bucket(key: str) -> tuple[int, int]:
+    """``"7"`` -> (7, 7); ``"10-99"`` -> (10, 99). Raises ``ValueError`` on anything else."""
+    m = _LINE_BUCKET.match(key)
+    if not m:
+        raise ValueError(f"line-count bucket {key!r} must be a number like '2' or a range '10-99'")
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) else lo
+    if lo < 2 or hi < lo or hi > 9999:
+        raise ValueError(
+            f"line-count bucket {key!r} must lie within 2..9999 with low <= high "
+            "(a journal entry needs at least one debit and one credit line)"
+        )
+    return lo, hi
+
+
+class DebitCreditSplitConfig(_Strict):
+    """How an entry's lines divide into debits and credits (reference: .82 / .07 / .11)."""
+
+    equal: Probability = 0.82
+    more_debit: Probability = 0.07
+    more_credit: Probability = 0.11
+
+    @model_validator(mode="after")
+    def _sums(self) -> DebitCreditSplitConfig:
+        _check_distribution(
+            {"equal": self.equal, "more_debit": self.more_debit, "more_credit": self.more_credit},
+            "debit_credit_split",
+        )
+        return self
+
+
+def _default_sources() -> dict[Source, float]:
+    return {"manual": 0.20, "automated": 0.70, "recurring": 0.07, "adjustment": 0.03}
+
+
+def _default_processes() -> dict[BusinessProcess, float]:
+    return {"O2C": 0.35, "P2P": 0.30, "R2R": 0.20, "H2R": 0.10, "A2R": 0.05}
+
+
+def _default_personas() -> dict[Persona, float]:
+    return {
+        "junior_accountant": 0.40,
+        "senior_accountant": 0.30,
+        "controller": 0.15,
+        "manager": 0.15,
+    }
+
+
+def _default_document_types() -> dict[str, dict[str, float]]:
+    return {
+        "O2C": {"DR": 0.55, "DZ": 0.35, "RV": 0.10},
+        "P2P": {"KR": 0.50, "KZ": 0.35, "WE": 0.15},
+        "R2R": {"SA": 0.85, "AB": 0.15},
+        "H2R": {"PR": 0.80, "SA": 0.20},
+        "A2R": {"AA": 0.40, "AF": 0.60},
+        "adjustment": {"AB": 0.60, "SA": 0.40},
+    }
+
+
+class TransactionsConfig(_Strict):
+    """Standalone journal entries: volume, shape, amounts, dates, sources and processes."""
+
+    count: int | None = Field(default=None, ge=0, le=10**12)
+    annual_volume: int = Field(default=40_000, ge=0, le=10**12)
+    line_counts: dict[str, float] = Field(default_factory=_default_line_counts)
+    debit_credit_split: DebitCreditSplitConfig = DebitCreditSplitConfig()
+    amounts: AmountConfig = AmountConfig()
+    benford: BenfordConfig = BenfordConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    working_hours: WorkingHoursConfig = WorkingHoursConfig()
+    sources: dict[Source, float] = Field(default_factory=_default_sources)
+    business_processes: dict[BusinessProcess, float] = Field(default_factory=_default_processes)
+    personas: dict[Persona, float] = Field(default_factory=_default_personas)
+    document_types: dict[str, dict[str, float]] = Field(default_factory=_default_document_types)
+    automated_users: int = Field(default=8, ge=1, le=10_000)
+    human_users: int = Field(default=12, ge=1, le=10_000)
+
+    @field_validator("line_counts")
+    @classmethod
+    def _line_counts(cls, v: dict[str, float]) -> dict[str, float]:
+        spans: list[tuple[int, int]] = []
+        for key in v:
+            spans.append(parse_line_bucket(key))
+        spans.sort()
+        for (_, hi), (lo2, _) in zip(spans, spans[1:], strict=False):
+            if lo2 <= hi:
+                raise ValueError(f"line-count buckets overlap around {lo2}; buckets must be disjoint")
+        return _check_distribution(v, "line_counts")
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, v: dict[Source, float]) -> dict[Source, float]:
+        _check_distribution(dict(v), "sources")
+        return v
+
+    @field_validator("business_processes")
+    @classmethod
+    def _processes(cls, v: dict[BusinessProcess, float]) -> dict[BusinessProcess, float]:
+        _check_distribution(dict(v), "business_processes")
+        return v
+
+    @field_validator("personas")
+    @classmethod
+    def _personas(cls, v: dict[Persona, float]) -> dict[Persona, float]:
+        _check_distribution(dict(v), "personas")
+        return v
+
+    @field_validator("document_types")
+    @classmethod
+    def _document_types(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        allowed = (*BUSINESS_PROCESSES, "adjustment")
+        missing = [k for k in allowed if k not in v]
+        unknown = [k for k in v if k not in allowed]
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; allowed keys are {list(allowed)}")
+        if missing:
+            raise ValueError(f"missing keys {missing}; every one of {list(allowed)} needs a mix")
+        for key, mix in v.items():
+            for code in mix:
+                if not re.fullmatch(r"[A-Z0-9]{2}", code):
+                    raise ValueError(f"document type {code!r} in {key} must be two letters/digits")
+            _check_distribution(mix, f"document_types.{key}")
+        return v
+
+
+class OutputConfig(_Strict):
+    """Where and how tables are written."""
+
+    dir: str = "output"
+    format: OutputFormat = "parquet"
+    compression: Compression = "auto"
+    compression_level: int | None = Field(default=None, ge=1, le=22)
+    overwrite: bool = False
+    resume: bool = False
+
+    @model_validator(mode="after")
+    def _flags(self) -> OutputConfig:
+        if self.overwrite and self.resume:
+            raise ValueError("overwrite and resume exclude each other; set at most one to true")
+        if self.format != "parquet" and self.compression not in ("auto", "none", "gzip", "zstd"):
+            raise ValueError(
+                f"compression {self.compression!r} is a Parquet codec; {self.format} files are "
+                "compressed whole, so use one of auto, none, gzip, zstd"
+            )
+        return self
+
+
+class RuntimeConfig(_Strict):
+    """How the task graph runs. Never changes *what* is generated, only how fast."""
+
+    scheduler: Scheduler = "processes"
+    workers: int = Field(default=2, ge=1, le=4096)
+    cluster: str | None = None
+    block_rows: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
+    memory_limit: str = "auto"
+    progress: bool = True
+
+    @field_validator("cluster")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"(tcp|tls|inproc|ucx)://[^\s]+", v):
+            raise ValueError(
+                f"cluster must be a Dask scheduler address like tcp://host:8786, got {v!r}"
+            )
+        return v
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, v: str) -> str:
+        if not re.fullmatch(r"auto|\d+(\.\d+)?\s*(B|kB|KB|MB|MiB|GB|GiB|TB|TiB)", v):
+            raise ValueError(f"memory_limit must be 'auto' or a size like '4GiB', got {v!r}")
+        return v
+
+
+class DatasynthConfig(_Strict):
+    """The whole validated configuration of one datasynth run."""
+
+    global_: GlobalConfig = Field(default=GlobalConfig(), alias="global")
+    companies: tuple[CompanyConfig, ...] = (
+        CompanyConfig(code="1000", name="Demo Manufacturing Inc.", currency="USD", country="US"),
+    )
+    chart_of_accounts: ChartOfAccountsConfig = ChartOfAccountsConfig()
+    transactions: TransactionsConfig = TransactionsConfig()
+    output: OutputConfig = OutputConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("companies")
+    @classmethod
+    def _companies(cls, v: tuple[CompanyConfig, ...]) -> tuple[CompanyConfig, ...]:
+        if not v:
+            raise ValueError("at least one company is required")
+        codes = [c.code for c in v]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValueError(f"company codes must be unique; repeated: {dupes}")
+        if len(v) > 999:
+            raise ValueError(f"at most 999 companies are supported, got {len(v)}")
+        return v
+
+    def to_plain(self) -> dict[str, object]:
+        """The resolved configuration as JSON-ready plain data (``global`` under its real name)."""
+        return self.model_dump(mode="json", by_alias=True)

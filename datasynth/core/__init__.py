@@ -1,0 +1,1 @@
+"""Core building blocks: seeding, money, ids, calendars, distributions, reference data."""

@@ -1,0 +1,1 @@
+"""Generators: pure, vectorised functions from (config, master data, block, rng) to Arrow tables."""

@@ -1,0 +1,200 @@
+"""Standalone general-ledger journal entries, one row per line, fully vectorised.
+
+Per block: entries draw a line count (reference table), a debit/credit split, a source, a
+business process and a posting template, a posting day from the company's day weights, a time
+of day (people in office hours, batch jobs at night), a preparer, a document type and an entry
+total (Benford-conformant log-normal with round-number bias). Lines then draw accounts from the
+template's debit or credit side and split the total exactly in integer cents, so every entry
+balances to the cent.
+
+Each concern draws from its own named stream, so changing (say) the amount model never changes
+line counts, dates or accounts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from datasynth.config.models import (
+    BUSINESS_PROCESSES,
+    PERSONAS,
+    SOURCES,
+    DatasynthConfig,
+    parse_line_bucket,
+)
+from datasynth.core import distributions as dist
+from datasynth.core.blocks import Block
+from datasynth.core.ids import journal_entry_ids
+from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor
+from datasynth.core.seeding import stream
+from datasynth.generators.master import AUTOMATED_PERSONA, Master, cost_center_weights
+
+TABLE = "journal_entries"
+_DICT = pa.dictionary(pa.int32(), pa.string())
+SCHEMA = pa.schema(
+    [
+        pa.field("document_id", pa.string(), nullable=False),
+        pa.field("company_code", _DICT, nullable=False),
+        pa.field("fiscal_year", pa.int16(), nullable=False),
+        pa.field("fiscal_period", pa.int8(), nullable=False),
+        pa.field("posting_date", pa.date32(), nullable=False),
+        pa.field("document_date", pa.date32(), nullable=False),
+        pa.field("created_at", pa.timestamp("s"), nullable=False),
+        pa.field("document_type", _DICT, nullable=False),
+        pa.field("currency", _DICT, nullable=False),
+        pa.field("source", _DICT, nullable=False),
+        pa.field("business_process", _DICT, nullable=False),
+        pa.field("posting_template", _DICT, nullable=False),
+        pa.field("created_by", _DICT, nullable=False),
+        pa.field("user_persona", _DICT, nullable=False),
+        pa.field("line_number", pa.int32(), nullable=False),
+        pa.field("gl_account", _DICT, nullable=False),
+        pa.field("debit_amount", AMOUNT_TYPE, nullable=False),
+        pa.field("credit_amount", AMOUNT_TYPE, nullable=False),
+        pa.field("cost_center", _DICT),
+        pa.field("vendor_id", pa.string()),
+        pa.field("customer_id", pa.string()),
+        pa.field("source_document_id", pa.string()),
+        pa.field("is_anomaly", pa.bool_(), nullable=False),
+        pa.field("is_fraud", pa.bool_(), nullable=False),
+    ]
+)
+#: partition columns: stored in the directory names (hive style), not inside the files
+PARTITION_COLUMNS = ("fiscal_year", "fiscal_period")
+_AUTOMATED_SOURCES = np.array([s in ("automated", "recurring") for s in SOURCES])
+_ADJUSTMENT = SOURCES.index("adjustment")
+_DOC_TYPE_KEYS = (*BUSINESS_PROCESSES, "adjustment")
+
+
+def _dictionary(indices: np.ndarray, values: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(indices, dtype=np.int32)), pa.array(list(values), pa.string())
+    )
+
+
+def mean_lines_per_entry(config: DatasynthConfig) -> float:
+    """Expected lines per entry under the configured line-count table."""
+    total = 0.0
+    for key, p in config.transactions.line_counts.items():
+        lo, hi = parse_line_bucket(key)
+        total += p * (lo + hi) / 2
+    return total
+
+
+def generate_journal_entries(config: DatasynthConfig, master: Master, block: Block) -> pa.Table:
+    """All lines of the entries in ``block``, with the columns of :data:`SCHEMA`."""
+    t = config.transactions
+    company = master.companies[block.company_index]
+    n = block.entries
+    key = (config.global_.seed, TABLE, block.company_index, block.fiscal_year, block.fiscal_period,
+           block.block_number)
+
+    # --- entry level -------------------------------------------------------------------------
+    buckets = [parse_line_bucket(k) for k in t.line_counts]
+    rng = stream(*key, "line_counts")
+    lines = dist.line_counts(rng, buckets, dist.cdf(list(t.line_counts.values())), n)
+    split = t.debit_credit_split
+    debits = dist.debit_line_counts(rng, lines, dist.cdf([split.equal, split.more_debit, split.more_credit]))
+
+    rng = stream(*key, "sources")
+    source = dist.draw(rng, dist.cdf([t.sources.get(s, 0.0) for s in SOURCES]), n)
+    process = dist.draw(rng, dist.cdf([t.business_processes.get(p, 0.0) for p in BUSINESS_PROCESSES]), n)
+    automated = _AUTOMATED_SOURCES[source]
+
+    rng = stream(*key, "posting_templates")
+    posting = master.posting
+    template = posting.template_offset[process] + posting.templates.draw(rng, process)
+
+    rng = stream(*key, "dates")
+    weights = company.day_weights[block.day_offset : block.day_offset + (block.stop - block.first).days]
+    first_day = int((np.datetime64(block.first, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64))
+    posting_day = first_day + dist.draw(rng, dist.cdf(weights), n)
+    # documents are dated on or a few days before posting (invoices arrive, people post late)
+    lag = np.where(rng.random(n) < np.where(automated, 0.9, 0.6), 0, rng.geometric(0.25, n))
+    document_day = posting_day - lag
+    seconds = dist.seconds_of_day(stream(*key, "times"), automated, t.working_hours)
+
+    rng = stream(*key, "users")
+    persona = np.where(
+        automated,
+        len(PERSONAS),
+        dist.draw(rng, dist.cdf([t.personas.get(p, 0.0) for p in PERSONAS]), n),
+    )
+    pool_sizes = np.array([len(u) for u in company.persona_users], dtype=np.int64)
+    pool_offsets = np.concatenate([[0], np.cumsum(pool_sizes)[:-1]])
+    user_lookup = np.concatenate([np.asarray(u, dtype=np.int64) for u in company.persona_users])
+    pick = (rng.random(n) * pool_sizes[persona]).astype(np.int64)
+    user = user_lookup[pool_offsets[persona] + pick]
+
+    rng = stream(*key, "document_types")
+    doc_groups = [list(t.document_types[k].values()) for k in _DOC_TYPE_KEYS]
+    doc_names = sorted({code for k in _DOC_TYPE_KEYS for code in t.document_types[k]})
+    doc_lookup = [np.array([doc_names.index(c) for c in t.document_types[k]]) for k in _DOC_TYPE_KEYS]
+    doc_group = np.where(source == _ADJUSTMENT, len(BUSINESS_PROCESSES), process)
+    within = dist.GroupedCategorical(doc_groups).draw(rng, doc_group)
+    flat_lookup = np.concatenate(doc_lookup)
+    doc_offsets = np.concatenate([[0], np.cumsum([len(x) for x in doc_lookup])[:-1]])
+    doc_type = flat_lookup[doc_offsets[doc_group] + within]
+
+    rng = stream(*key, "amounts")
+    benford = np.zeros(n, dtype=bool)
+    if t.benford.enabled:
+        exempt = np.array([s in t.benford.exempt_sources for s in SOURCES])
+        benford = ~exempt[source]
+    totals = dist.amounts_minor(rng, n, t.amounts, benford)
+
+    # --- line level --------------------------------------------------------------------------
+    total_lines = int(lines.sum())
+    entry = np.repeat(np.arange(n, dtype=np.int64), lines)
+    starts = np.cumsum(lines) - lines
+    line_number = np.arange(total_lines, dtype=np.int64) - starts[entry] + 1
+    is_debit = line_number <= debits[entry]
+    # lines are laid out debits first, then credits: each entry is two contiguous segments
+    segment_sizes = np.column_stack([debits, lines - debits]).ravel()
+    segment_totals = np.repeat(np.maximum(totals, np.maximum(debits, lines - debits)), 2)
+    amount = dist.split_minor(stream(*key, "line_amounts"), segment_totals, segment_sizes)
+    zero = np.zeros(total_lines, dtype=np.int64)
+
+    rng = stream(*key, "accounts")
+    side_group = template[entry] * 2 + (~is_debit).astype(np.int64)
+    within = posting.accounts.draw(rng, side_group)
+    choice_offsets = np.concatenate([[0], np.cumsum([c.size for c in posting.account_choices])[:-1]])
+    account = np.concatenate(posting.account_choices)[choice_offsets[side_group] + within]
+
+    rng = stream(*key, "cost_centers")
+    needs_cc = master.chart.requires_cost_center[account]
+    cc = dist.draw(rng, dist.cdf(cost_center_weights()), total_lines)
+    cost_center = pa.DictionaryArray.from_arrays(
+        pa.array(cc.astype(np.int32), mask=~needs_cc), pa.array(list(company.cost_centers), pa.string())
+    )
+
+    ones = np.zeros(total_lines, dtype=np.int32)
+    persona_names = (*PERSONAS, AUTOMATED_PERSONA)
+    columns = [
+        journal_entry_ids(company.code, block.fiscal_year, block.fiscal_period, block.block_number, entry),
+        _dictionary(ones, [company.code]),
+        pa.array(np.full(total_lines, block.fiscal_year, dtype=np.int16)),
+        pa.array(np.full(total_lines, block.fiscal_period, dtype=np.int8)),
+        pa.array(posting_day[entry].astype(np.int32), pa.date32()),
+        pa.array(document_day[entry].astype(np.int32), pa.date32()),
+        pa.array(posting_day[entry] * 86_400 + seconds[entry], pa.timestamp("s")),
+        _dictionary(doc_type[entry], doc_names),
+        _dictionary(ones, [company.currency]),
+        _dictionary(source[entry], SOURCES),
+        _dictionary(process[entry], BUSINESS_PROCESSES),
+        _dictionary(template[entry], posting.template_names),
+        _dictionary(user[entry], company.user_ids),
+        _dictionary(persona[entry], persona_names),
+        pa.array(line_number.astype(np.int32)),
+        _dictionary(account, master.chart.numbers),
+        decimal_from_minor(np.where(is_debit, amount, zero)),
+        decimal_from_minor(np.where(is_debit, zero, amount)),
+        cost_center,
+        pa.nulls(total_lines, pa.string()),
+        pa.nulls(total_lines, pa.string()),
+        pa.nulls(total_lines, pa.string()),
+        pa.array(np.zeros(total_lines, dtype=bool)),
+        pa.array(np.zeros(total_lines, dtype=bool)),
+    ]
+    return pa.Table.from_arrays(columns, schema=SCHEMA)

@@ -1,0 +1,236 @@
+"""Master data built once per run and broadcast to every block: companies, chart of accounts,
+users, cost centers, posting templates and each company's calendar.
+
+Everything here is a pure function of the configuration (and, for user names, of the seed), so
+any worker can rebuild it and get the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from datasynth.config.models import (
+    BUSINESS_PROCESSES,
+    FISCAL_YEAR_START_MONTH,
+    PERSONAS,
+    DatasynthConfig,
+)
+from datasynth.core.calendars import FiscalPeriod, day_weights, fiscal_periods
+from datasynth.core.distributions import GroupedCategorical
+from datasynth.core.reference import load
+from datasynth.core.seeding import stream
+from datasynth.generators.chart_of_accounts import ChartOfAccounts, build_chart_of_accounts
+
+COMPANY_SCHEMA = pa.schema(
+    [
+        pa.field("company_code", pa.string(), nullable=False),
+        pa.field("company_name", pa.string(), nullable=False),
+        pa.field("currency", pa.string(), nullable=False),
+        pa.field("country", pa.string(), nullable=False),
+        pa.field("fiscal_year_variant", pa.string(), nullable=False),
+        pa.field("fiscal_year_start_month", pa.int8(), nullable=False),
+        pa.field("volume_weight", pa.float64(), nullable=False),
+    ]
+)
+USER_SCHEMA = pa.schema(
+    [
+        pa.field("user_id", pa.string(), nullable=False),
+        pa.field("company_code", pa.string(), nullable=False),
+        pa.field("display_name", pa.string(), nullable=False),
+        pa.field("persona", pa.string(), nullable=False),
+        pa.field("is_automated", pa.bool_(), nullable=False),
+        pa.field("department", pa.string(), nullable=False),
+    ]
+)
+COST_CENTER_SCHEMA = pa.schema(
+    [
+        pa.field("cost_center", pa.string(), nullable=False),
+        pa.field("company_code", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("department", pa.string(), nullable=False),
+    ]
+)
+#: departments that own cost centers, with their share of postings that need one
+DEPARTMENTS: tuple[tuple[str, str, float], ...] = (
+    ("FIN", "Finance", 0.12),
+    ("SALES", "Sales", 0.18),
+    ("MKT", "Marketing", 0.08),
+    ("OPS", "Operations", 0.16),
+    ("LOG", "Logistics", 0.10),
+    ("IT", "Information technology", 0.10),
+    ("HR", "Human resources", 0.06),
+    ("RND", "Research and development", 0.08),
+    ("ADMIN", "Administration", 0.09),
+    ("EXEC", "Executive office", 0.03),
+)
+AUTOMATED_PERSONA = "automated_system"
+
+
+@dataclass(frozen=True)
+class CompanyMaster:
+    """Per-company lookups used by every block of that company."""
+
+    code: str
+    currency: str
+    fiscal_start_month: int
+    periods: tuple[FiscalPeriod, ...]
+    day_weights: np.ndarray
+    user_ids: tuple[str, ...]
+    #: user indices per persona (in PERSONAS order), then the automated users last
+    persona_users: tuple[tuple[int, ...], ...]
+    cost_centers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PostingModel:
+    """Which accounts an entry of a given business process posts to, and how often."""
+
+    template_names: tuple[str, ...]
+    #: draws a template (global index) per entry from its process (group = process index)
+    templates: GroupedCategorical
+    template_offset: np.ndarray
+    #: draws an account index per line; group = template * 2 + (0 debit | 1 credit)
+    accounts: GroupedCategorical
+    account_choices: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class Master:
+    """Everything a block generator needs besides its own random stream."""
+
+    chart: ChartOfAccounts
+    posting: PostingModel
+    companies: tuple[CompanyMaster, ...]
+    tables: dict[str, pa.Table]
+
+
+def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
+    templates: dict[str, list[dict[str, Any]]] = load("chart_of_accounts")["posting_templates"]
+    names: list[str] = []
+    per_process: list[list[float]] = []
+    offsets: list[int] = []
+    side_groups: list[list[float]] = []
+    choices: list[np.ndarray] = []
+    for process in BUSINESS_PROCESSES:
+        offsets.append(len(names))
+        per_process.append([t["weight"] for t in templates[process]])
+        for template in templates[process]:
+            names.append(f"{process}: {template['name']}")
+            for side in ("debit", "credit"):
+                accounts: list[int] = []
+                weights: list[float] = []
+                for ref, share in template[side]:
+                    family = chart.families[ref]
+                    # within a family the main account is busiest (Zipf-like 1/rank)
+                    rank = 1.0 / np.arange(1, len(family) + 1)
+                    accounts.extend(family)
+                    weights.extend((share * rank / rank.sum()).tolist())
+                side_groups.append(weights)
+                choices.append(np.asarray(accounts, dtype=np.int32))
+    return PostingModel(
+        template_names=tuple(names),
+        templates=GroupedCategorical(per_process),
+        template_offset=np.asarray(offsets, dtype=np.int64),
+        accounts=GroupedCategorical(side_groups),
+        account_choices=tuple(choices),
+    )
+
+
+def _users(config: DatasynthConfig, index: int, code: str) -> tuple[list[dict[str, Any]], list[list[int]]]:
+    names = load("names")
+    rng = stream(config.global_.seed, "users", index)
+    t = config.transactions
+    weights = np.array([t.personas.get(p, 0.0) for p in PERSONAS])
+    counts = np.floor(weights * t.human_users).astype(int)
+    counts[(weights > 0) & (counts == 0)] = 1
+    rows: list[dict[str, Any]] = []
+    persona_users: list[list[int]] = [[] for _ in range(len(PERSONAS) + 1)]
+    seen: set[str] = set()
+    firsts = rng.integers(0, len(names["first_names"]), int(counts.sum()))
+    lasts = rng.integers(0, len(names["last_names"]), int(counts.sum()))
+    k = 0
+    for p, persona in enumerate(PERSONAS):
+        for _ in range(int(counts[p])):
+            first, last = names["first_names"][firsts[k]], names["last_names"][lasts[k]]
+            k += 1
+            base = f"{first[0]}{last}".upper()
+            user_id, n = base, 1
+            while user_id in seen:
+                n += 1
+                user_id = f"{base}{n}"
+            seen.add(user_id)
+            persona_users[p].append(len(rows))
+            rows.append(
+                dict(user_id=user_id, company_code=code, display_name=f"{first} {last}",
+                     persona=persona, is_automated=False, department="Finance")
+            )
+    systems = names["system_users"]
+    for s in range(t.automated_users):
+        base = systems[s % len(systems)]
+        suffix = "" if s < len(systems) else f"{s // len(systems) + 1}"
+        persona_users[-1].append(len(rows))
+        rows.append(
+            dict(user_id=f"{base}{suffix}-{code}", company_code=code, display_name=f"{base}{suffix} batch user",
+                 persona=AUTOMATED_PERSONA, is_automated=True, department="Information technology")
+        )
+    return rows, persona_users
+
+
+def build_master(config: DatasynthConfig) -> Master:
+    """Build the run's master data from configuration alone."""
+    g = config.global_
+    chart = build_chart_of_accounts(config.chart_of_accounts.complexity, g.industry)
+    companies: list[CompanyMaster] = []
+    user_rows: list[dict[str, Any]] = []
+    cc_rows: list[dict[str, Any]] = []
+    for i, company in enumerate(config.companies):
+        start_month = FISCAL_YEAR_START_MONTH[company.fiscal_year_variant]
+        rows, persona_users = _users(config, i, company.code)
+        user_rows.extend(rows)
+        cost_centers = tuple(f"CC-{company.code}-{d[0]}" for d in DEPARTMENTS)
+        cc_rows.extend(
+            dict(cost_center=cc, company_code=company.code, name=f"{d[1]} {company.code}", department=d[1])
+            for cc, d in zip(cost_centers, DEPARTMENTS, strict=True)
+        )
+        companies.append(
+            CompanyMaster(
+                code=company.code,
+                currency=company.currency,
+                fiscal_start_month=start_month,
+                periods=tuple(fiscal_periods(g.start_date, g.stop_date, start_month)),
+                day_weights=day_weights(
+                    config.transactions.calendar, g.industry, company.country, start_month,
+                    g.start_date, g.stop_date,
+                ),
+                user_ids=tuple(r["user_id"] for r in rows),
+                persona_users=tuple(tuple(u) for u in persona_users),
+                cost_centers=cost_centers,
+            )
+        )
+    company_table = pa.table(
+        {
+            "company_code": [c.code for c in config.companies],
+            "company_name": [c.name for c in config.companies],
+            "currency": [c.currency for c in config.companies],
+            "country": [c.country for c in config.companies],
+            "fiscal_year_variant": [c.fiscal_year_variant for c in config.companies],
+            "fiscal_year_start_month": [FISCAL_YEAR_START_MONTH[c.fiscal_year_variant] for c in config.companies],
+            "volume_weight": [c.volume_weight for c in config.companies],
+        },
+        schema=COMPANY_SCHEMA,
+    )
+    tables = {
+        "chart_of_accounts": chart.table,
+        "companies": company_table,
+        "users": pa.Table.from_pylist(user_rows, schema=USER_SCHEMA),
+        "cost_centers": pa.Table.from_pylist(cc_rows, schema=COST_CENTER_SCHEMA),
+    }
+    return Master(chart=chart, posting=build_posting_model(chart), companies=tuple(companies), tables=tables)
+
+
+def cost_center_weights() -> np.ndarray:
+    return np.array([d[2] for d in DEPARTMENTS], dtype=np.float64)

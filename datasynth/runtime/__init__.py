@@ -1,0 +1,1 @@
+"""Runtime: plan -> Dask graph -> blocks written -> manifest. The only layer that imports dask."""

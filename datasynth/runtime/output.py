@@ -1,0 +1,121 @@
+"""The output directory: refuse to clobber, resume interrupted runs, write the manifest.
+
+A complete run is marked by ``manifest.json``; an interrupted one by ``.datasynth/`` (the run's
+config fingerprint and one small record per finished block). The manifest is written last,
+atomically, and then ``.datasynth/`` is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import uuid
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from datasynth.config.loading import ConfigError
+from datasynth.config.models import DatasynthConfig
+from datasynth.runtime.blocks import STATE_DIR, config_fingerprint
+from datasynth.runtime.plan import Plan
+
+MANIFEST = "manifest.json"
+#: entries of an output directory that datasynth creates and may remove on overwrite
+MANAGED = (MANIFEST, STATE_DIR, "master_data", "journal_entries")
+_VERSIONED = ("datasynth", "numpy", "pyarrow", "dask", "distributed", "pydantic", "hydra-core", "holidays")
+
+
+def prepare_output(config: DatasynthConfig) -> Path:
+    """Check the output directory and mark the run as started. Raises ConfigError, writes nothing
+    when the directory cannot be used."""
+    o = config.output
+    root = Path(o.dir).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise ConfigError([f"output.dir: {str(root)!r} exists and is not a directory"])
+    probe = root
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError([f"output.dir: {str(root)!r} is not writable (no write permission on "
+                           f"{str(probe)!r}); choose another output.dir"])
+    fingerprint = config_fingerprint(config)
+    present = [name for name in MANAGED if (root / name).exists()]
+    state = root / STATE_DIR / "run.json"
+    if present and o.overwrite:
+        for name in present:
+            path = root / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    elif present and o.resume:
+        recorded = _recorded_fingerprint(root)
+        if recorded is None:
+            raise ConfigError([f"output.resume: {str(root)!r} holds datasynth files but no run record; "
+                               "set output.overwrite=true to start again"])
+        if recorded != fingerprint:
+            raise ConfigError([f"output.resume: the run in {str(root)!r} was made with a different "
+                               "configuration; resume with the same configuration or set "
+                               "output.overwrite=true"])
+    elif present:
+        what = "a complete run" if (root / MANIFEST).exists() else "an interrupted or partial run"
+        raise ConfigError([f"output.dir: {str(root)!r} already holds {what} ({', '.join(present)}); "
+                           "set output.overwrite=true to replace it"
+                           + ("" if (root / MANIFEST).exists() else " or output.resume=true to continue it")])
+    try:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(state, json.dumps({"fingerprint": fingerprint}))
+    except OSError as exc:
+        raise ConfigError([f"output.dir: cannot write to {str(root)!r}: {exc.strerror}"]) from None
+    return root
+
+
+def _recorded_fingerprint(root: Path) -> str | None:
+    for path, key in ((root / STATE_DIR / "run.json", "fingerprint"), (root / MANIFEST, "fingerprint")):
+        if path.is_file():
+            value = json.loads(path.read_text()).get(key)
+            return str(value) if value else None
+    return None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.inprogress")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def write_manifest(config: DatasynthConfig, plan: Plan, root: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Write ``manifest.json`` from the block records and clear the run state. Returns it."""
+    out = Path(root)
+    files = sorted(
+        ({k: r[k] for k in ("path", "table", "block", "rows", "bytes", "sha256")} for r in records),
+        key=lambda r: r["path"],
+    )
+    tables: dict[str, dict[str, int]] = {}
+    for f in files:
+        t = tables.setdefault(f["table"], {"files": 0, "rows": 0, "bytes": 0})
+        t["files"] += 1
+        t["rows"] += f["rows"]
+        t["bytes"] += f["bytes"]
+    manifest = {
+        "format_version": 1,
+        "seed": config.global_.seed,
+        "fingerprint": config_fingerprint(config),
+        "config": config.to_plain(),
+        "versions": versions(),
+        "plan": {"blocks": len(plan.blocks), "entries": plan.entries},
+        "tables": tables,
+        "files": files,
+    }
+    _atomic_write(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    shutil.rmtree(out / STATE_DIR, ignore_errors=True)
+    return manifest

@@ -1,0 +1,140 @@
+"""The plan: configuration -> a frozen list of blocks, computed before any work.
+
+Blocks depend on the configuration only (never on workers or the scheduler), which is what
+makes every scheduler produce the same files and lets any block be regenerated alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from datasynth.config.models import FISCAL_YEAR_START_MONTH, DatasynthConfig
+from datasynth.core.blocks import Block
+from datasynth.core.calendars import day_weights, fiscal_periods
+from datasynth.generators.journal_entries import mean_lines_per_entry
+
+MASTER_TABLES = ("companies", "chart_of_accounts", "users", "cost_centers")
+JOURNAL_ENTRIES = "journal_entries"
+#: ids reserve 7 digits for the row and 4 for the block inside one company and period
+MAX_ENTRIES_PER_BLOCK = 10**7 - 1
+MAX_BLOCKS_PER_PERIOD = 10**4 - 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will produce: the master tables and every journal-entry block."""
+
+    master_tables: tuple[str, ...]
+    blocks: tuple[Block, ...]
+    entries_per_company: tuple[int, ...]
+    mean_lines_per_entry: float
+
+    @property
+    def entries(self) -> int:
+        return sum(self.entries_per_company)
+
+    @property
+    def expected_lines(self) -> int:
+        return sum(b.expected_rows for b in self.blocks)
+
+    def tables(self) -> tuple[str, ...]:
+        return (*self.master_tables, JOURNAL_ENTRIES)
+
+    def blocks_of(self, table: str) -> tuple[Block, ...]:
+        if table == JOURNAL_ENTRIES:
+            return self.blocks
+        if table in self.master_tables:
+            return (Block(table=table, index=0),)
+        raise KeyError(f"unknown table {table!r}; tables are {', '.join(self.tables())}")
+
+
+def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """Integers proportional to ``weights`` that sum exactly to ``total``."""
+    w = np.asarray(weights, dtype=np.float64)
+    if total == 0 or w.sum() <= 0:
+        return np.zeros(w.size, dtype=np.int64)
+    exact = total * w / w.sum()
+    base = np.floor(exact).astype(np.int64)
+    rest = int(total - base.sum())
+    # ties broken by position, so the result is deterministic
+    order = np.argsort(-(exact - base), kind="stable")
+    base[order[:rest]] += 1
+    return base
+
+
+def company_entries(config: DatasynthConfig) -> np.ndarray:
+    """Journal entries per company for the whole generated window."""
+    g = config.global_
+    t = config.transactions
+    if t.count is not None:
+        return largest_remainder(t.count, np.array([c.volume_weight for c in config.companies]))
+    years = (g.stop_date - g.start_date).days / 365.25
+    return np.array(
+        [round((c.annual_volume if c.annual_volume is not None else t.annual_volume) * years)
+         for c in config.companies],
+        dtype=np.int64,
+    )
+
+
+def build_plan(config: DatasynthConfig) -> Plan:
+    """Split each company's entries over its fiscal periods by calendar weight, then into blocks."""
+    g = config.global_
+    mean_lines = mean_lines_per_entry(config)
+    per_block = max(1, min(MAX_ENTRIES_PER_BLOCK, int(config.runtime.block_rows // mean_lines)))
+    totals = company_entries(config)
+    blocks: list[Block] = []
+    for ci, company in enumerate(config.companies):
+        start_month = FISCAL_YEAR_START_MONTH[company.fiscal_year_variant]
+        periods = fiscal_periods(g.start_date, g.stop_date, start_month)
+        weights = day_weights(
+            config.transactions.calendar, g.industry, company.country, start_month,
+            g.start_date, g.stop_date,
+        )
+        offsets = np.concatenate([[0], np.cumsum([p.days for p in periods])])
+        period_weights = np.array([weights[offsets[k] : offsets[k + 1]].sum() for k in range(len(periods))])
+        if period_weights.sum() <= 0:
+            period_weights = np.array([p.days for p in periods], dtype=np.float64)
+        per_period = largest_remainder(int(totals[ci]), period_weights)
+        for k, period in enumerate(periods):
+            count = int(per_period[k])
+            if count == 0:
+                continue
+            if weights[offsets[k] : offsets[k + 1]].sum() <= 0:
+                raise ValueError(
+                    f"company {company.code}: fiscal period {period.fiscal_year}/{period.fiscal_period} "
+                    "has entries but every day has zero calendar weight; raise transactions.calendar "
+                    "weekend or holiday_activity above 0"
+                )
+            n_blocks = math.ceil(count / per_block)
+            if n_blocks > MAX_BLOCKS_PER_PERIOD:
+                raise ValueError(
+                    f"company {company.code} needs {n_blocks} blocks in one fiscal period; at most "
+                    f"{MAX_BLOCKS_PER_PERIOD} fit the id scheme: raise runtime.block_rows"
+                )
+            sizes = largest_remainder(count, np.ones(n_blocks))
+            for b, entries in enumerate(sizes):
+                blocks.append(
+                    Block(
+                        table=JOURNAL_ENTRIES,
+                        index=len(blocks),
+                        company_index=ci,
+                        company_code=company.code,
+                        fiscal_year=period.fiscal_year,
+                        fiscal_period=period.fiscal_period,
+                        block_number=b,
+                        entries=int(entries),
+                        first=period.first,
+                        stop=period.stop,
+                        day_offset=int(offsets[k]),
+                        expected_rows=round(int(entries) * mean_lines),
+                    )
+                )
+    return Plan(
+        master_tables=MASTER_TABLES,
+        blocks=tuple(blocks),
+        entries_per_company=tuple(int(x) for x in totals),
+        mean_lines_per_entry=mean_lines,
+    )

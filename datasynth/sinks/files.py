@@ -1,0 +1,183 @@
+"""Write one Arrow table to one file, atomically, and describe what was written.
+
+The bytes are produced in memory, hashed, written under a temporary name in the target
+directory and renamed into place, so a crash never leaves a half-written file under a final
+name. Parquet uses the settings measured fastest here: zstd, dictionary encoding and statistics
+only where they pay, decimals stored as integers. CSV and JSON Lines carry the same columns,
+with amounts as plain decimal strings (``1234.50``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What the manifest keeps of one written file (path relative to the output directory)."""
+
+    path: str
+    table: str
+    block: int
+    rows: int
+    bytes: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def file_suffix(fmt: str, compression: str) -> str:
+    """``.parquet``, ``.csv``, ``.csv.gz``, ``.jsonl.zst`` ... for a format and codec."""
+    if fmt == "parquet":
+        return ".parquet"
+    ext = {"csv": ".csv", "jsonl": ".jsonl"}[fmt]
+    return ext + {"auto": "", "none": "", "gzip": ".gz", "zstd": ".zst"}[compression]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_table(
+    table: pa.Table,
+    root: Path,
+    relative: str,
+    *,
+    table_name: str,
+    block: int,
+    fmt: str,
+    compression: str,
+    compression_level: int | None = None,
+) -> FileRecord:
+    """Serialise ``table`` and place it at ``root / relative`` atomically."""
+    payload = serialise(table, fmt, compression, compression_level)
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.inprogress")
+    with temporary.open("wb") as fh:
+        fh.write(payload)
+    os.replace(temporary, target)
+    return FileRecord(
+        path=relative,
+        table=table_name,
+        block=block,
+        rows=table.num_rows,
+        bytes=len(payload),
+        sha256=hashlib.sha256(payload).hexdigest(),
+    )
+
+
+def serialise(table: pa.Table, fmt: str, compression: str, level: int | None = None) -> bytes:
+    """The bytes of ``table`` in ``fmt`` (parquet, csv, jsonl) with ``compression``."""
+    if fmt == "parquet":
+        return _parquet_bytes(table, compression, level)
+    text = _csv_bytes(table) if fmt == "csv" else _jsonl_bytes(table)
+    if compression == "gzip":
+        return gzip.compress(text, compresslevel=level or 6, mtime=0)
+    if compression == "zstd":
+        codec = pa.Codec("zstd", compression_level=level or 3)
+        out = pa.BufferOutputStream()
+        with pa.CompressedOutputStream(out, codec) as stream:
+            stream.write(text)
+        return bytes(out.getvalue())
+    return text
+
+
+def _parquet_bytes(table: pa.Table, compression: str, level: int | None) -> bytes:
+    codec = "zstd" if compression == "auto" else compression
+    # dictionary columns keep dictionary encoding; high-cardinality strings (ids) do not
+    dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+    statistics = [
+        f.name for f in table.schema
+        if not pa.types.is_dictionary(f.type) and not pa.types.is_string(f.type)
+    ]
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table,
+        sink,
+        compression=codec,
+        compression_level=level,
+        use_dictionary=dictionary,
+        write_statistics=statistics,
+        store_decimal_as_integer=True,
+        row_group_size=1 << 20,
+    )
+    return bytes(sink.getvalue())
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary columns decoded, decimals and dates as text the way CSV/JSON readers expect."""
+    arrays = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        arrays.append(column)
+    return pa.Table.from_arrays(arrays, names=table.column_names)
+
+
+def _csv_bytes(table: pa.Table) -> bytes:
+    plain = _plain(table)
+    arrays = []
+    for column in plain.columns:
+        if pa.types.is_timestamp(column.type):
+            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
+        arrays.append(column)
+    plain = pa.Table.from_arrays(arrays, names=plain.column_names)
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(plain, sink, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+    return bytes(sink.getvalue())
+
+
+def _json_string(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    text = column.cast(pa.string()) if not pa.types.is_string(column.type) else column
+    text = pc.replace_substring(text, "\\", "\\\\")
+    text = pc.replace_substring(text, '"', '\\"')
+    text = pc.replace_substring_regex(text, "[\\x00-\\x1f]", " ")
+    return pc.binary_join_element_wise('"', text, '"', "")
+
+
+def _jsonl_bytes(table: pa.Table) -> bytes:
+    """JSON Lines built column-wise with Arrow compute (no Python loop per row)."""
+    plain = _plain(table)
+    if plain.num_rows == 0:
+        return b""
+    pieces: list[Any] = []
+    for i, (name, column) in enumerate(zip(plain.column_names, plain.columns, strict=True)):
+        t = column.type
+        if pa.types.is_boolean(t):
+            value = pc.if_else(column, "true", "false")
+        elif pa.types.is_integer(t) or pa.types.is_floating(t):
+            value = column.cast(pa.string())
+        elif pa.types.is_decimal(t):
+            value = _json_string(column)
+        elif pa.types.is_timestamp(t):
+            value = _json_string(pc.strftime(column, format="%Y-%m-%dT%H:%M:%S"))
+        else:
+            value = _json_string(column)
+        value = pc.fill_null(value, "null")
+        pieces.append(("{" if i == 0 else ",") + f'"{name}":')
+        pieces.append(value)
+    pieces.append("}\n")
+    lines = pc.binary_join_element_wise(*pieces, "")
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    # every line ends in a newline, so the file is the string data buffer as it stands
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    return lines.buffers()[2].to_pybytes()[first:last]
