@@ -26,11 +26,15 @@ def estimated_bytes(config: DatasynthConfig) -> dict[str, int]:
     o = config.output
     out: dict[str, int] = {}
     for table in plan.master_tables:
-        out[table] = len(serialise(master.tables[table], o.format, o.compression, o.compression_level))
+        out[table] = len(
+            serialise(master.tables[table], o.format, o.compression, o.compression_level)
+        )
     if plan.blocks:
         sample = replace(plan.blocks[0], entries=min(plan.blocks[0].entries, 4000))
         data = materialise(config, master, sample)
-        per_row = len(serialise(data, o.format, o.compression, o.compression_level)) / max(data.num_rows, 1)
+        per_row = len(serialise(data, o.format, o.compression, o.compression_level)) / max(
+            data.num_rows, 1
+        )
         out[JOURNAL_ENTRIES] = round(per_row * plan.expected_lines)
     return out
 
@@ -49,19 +53,27 @@ def print_info(config: DatasynthConfig) -> None:
     for name in available_presets():
         print(f"  {name:<20} {_preset_summary(name)}")
     sizes = estimated_bytes(config)
-    print(f"\nplan for this configuration (seed {config.global_.seed}, "
-          f"{config.global_.start_date} to {config.global_.stop_date}, exclusive; "
-          f"format {config.output.format}):")
+    print(
+        f"\nplan for this configuration (seed {config.global_.seed}, "
+        f"{config.global_.start_date} to {config.global_.stop_date}, exclusive; "
+        f"format {config.output.format}):"
+    )
     print(f"  {'table':<20} {'rows':>16} {'blocks':>8} {'estimated size':>16}")
     for table in plan.master_tables:
         rows = master.tables[table].num_rows
         print(f"  {table:<20} {rows:>16,} {1:>8} {_size(sizes[table]):>16}")
-    print(f"  {JOURNAL_ENTRIES:<20} {plan.expected_lines:>16,} {len(plan.blocks):>8} "
-          f"{_size(sizes.get(JOURNAL_ENTRIES, 0)):>16}")
-    print(f"\n  journal entries: {plan.entries:,} (about {plan.mean_lines_per_entry:.2f} lines each); "
-          f"companies: {', '.join(c.code for c in config.companies)}")
+    print(
+        f"  {JOURNAL_ENTRIES:<20} {plan.expected_lines:>16,} {len(plan.blocks):>8} "
+        f"{_size(sizes.get(JOURNAL_ENTRIES, 0)):>16}"
+    )
+    print(
+        f"\n  journal entries: {plan.entries:,} (about {plan.mean_lines_per_entry:.2f} lines each); "
+        f"companies: {', '.join(c.code for c in config.companies)}"
+    )
     print(f"  total estimated size: {_size(sum(sizes.values()))} in {config.output.dir}")
     if plan.blocks:
         print(f"  first block file: {relative_path(config, plan.blocks[0])}")
-    print(f"  runtime: {config.runtime.scheduler} scheduler, {config.runtime.workers} workers, "
-          f"~{config.runtime.block_rows:,} lines per block")
+    print(
+        f"  runtime: {config.runtime.scheduler} scheduler, {config.runtime.workers} workers, "
+        f"~{config.runtime.block_rows:,} lines per block"
+    )

@@ -14,10 +14,15 @@ from typing import Any
 
 import yaml
 
-from datasynth.config.loading import ConfigError, conf_dir, load_config
+from datasynth.config.errors import ConfigError
+from datasynth.config.loading import conf_dir, load_config
 
 #: complexity -> (chart of accounts, journal entries per year of the whole group)
-COMPLEXITY = {"small": ("small", 50_000), "medium": ("medium", 200_000), "large": ("large", 2_000_000)}
+COMPLEXITY = {
+    "small": ("small", 50_000),
+    "medium": ("medium", 200_000),
+    "large": ("large", 2_000_000),
+}
 
 
 def key_comments() -> dict[str, str]:
@@ -40,11 +45,18 @@ def key_comments() -> dict[str, str]:
 
 
 def _scalar(value: Any) -> str:
-    return str(yaml.safe_dump(value, default_flow_style=True, width=10_000)).strip().removesuffix("...").strip()
+    return (
+        str(yaml.safe_dump(value, default_flow_style=True, width=10_000))
+        .strip()
+        .removesuffix("...")
+        .strip()
+    )
 
 
 def _flow(value: Any) -> str:
-    return str(yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000)).strip()
+    return str(
+        yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000)
+    ).strip()
 
 
 def render(plain: dict[str, Any], comments: dict[str, str]) -> str:
@@ -57,9 +69,15 @@ def render(plain: dict[str, Any], comments: dict[str, str]) -> str:
             pad = " " * indent
             shown_key = _scalar(str(key))
             commented = any(k.startswith(dotted + ".") for k in comments)
-            if isinstance(value, dict) and value and (
-                not path or commented or any(isinstance(v, dict | list) for v in value.values())
-                or len(value) > 6
+            if (
+                isinstance(value, dict)
+                and value
+                and (
+                    not path
+                    or commented
+                    or any(isinstance(v, dict | list) for v in value.values())
+                    or len(value) > 6
+                )
             ):
                 lines.append(f"{pad}{shown_key}:{note}")
                 emit(value, indent + 2, dotted)
@@ -78,10 +96,17 @@ def render(plain: dict[str, Any], comments: dict[str, str]) -> str:
 
 def write_init(industry: str, complexity: str, path: Path, force: bool = False) -> Path:
     if path.exists() and not force:
-        raise ConfigError([f"init: {str(path)!r} exists; pass --force to replace it or choose another -o"])
+        raise ConfigError(
+            [f"init: {str(path)!r} exists; pass --force to replace it or choose another -o"]
+        )
     coa, volume = COMPLEXITY[complexity]
-    config = load_config([f"+preset={industry}", f"chart_of_accounts.complexity={coa}",
-                          f"transactions.count={volume}"])
+    config = load_config(
+        [
+            f"+preset={industry}",
+            f"chart_of_accounts.complexity={coa}",
+            f"transactions.count={volume}",
+        ]
+    )
     plain = config.to_plain()
     header = (
         f"# datasynth configuration: industry {industry}, complexity {complexity}.\n"

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from datasynth.config.loading import ConfigError, load_config
+from datasynth.config.errors import ConfigError
+from datasynth.config.loading import load_config
 from datasynth.config.models import DatasynthConfig
 
 COMMANDS = ("generate", "validate", "info", "init")
@@ -35,14 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("-c", "--config", help="a YAML configuration file (from `datasynth init`)")
-        p.add_argument("overrides", nargs="*", help="Hydra overrides such as transactions.count=5000")
+        p.add_argument(
+            "overrides", nargs="*", help="Hydra overrides such as transactions.count=5000"
+        )
         if name == "generate":
             p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p = sub.add_parser("init", help="write a complete, commented configuration file")
-    p.add_argument("--industry", default="manufacturing",
-                   choices=["manufacturing", "retail", "financial_services", "healthcare", "technology"])
+    p.add_argument(
+        "--industry",
+        default="manufacturing",
+        choices=["manufacturing", "retail", "financial_services", "healthcare", "technology"],
+    )
     p.add_argument("--complexity", default="medium", choices=["small", "medium", "large"])
-    p.add_argument("-o", "--output", default="datasynth.yaml", help="file to write (default datasynth.yaml)")
+    p.add_argument(
+        "-o", "--output", default="datasynth.yaml", help="file to write (default datasynth.yaml)"
+    )
     p.add_argument("--force", action="store_true", help="replace an existing file")
     return parser
 
@@ -89,8 +97,11 @@ def _validate(config: DatasynthConfig) -> int:
 
     plan = build_plan(config)
     print(json.dumps(config.to_plain(), indent=2, default=str))
-    print(f"configuration is valid: {len(plan.blocks)} journal-entry blocks, "
-          f"{plan.entries:,} entries, about {plan.expected_lines:,} lines", file=sys.stderr)
+    print(
+        f"configuration is valid: {len(plan.blocks)} journal-entry blocks, "
+        f"{plan.entries:,} entries, about {plan.expected_lines:,} lines",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -98,19 +109,25 @@ def _generate(config: DatasynthConfig, quiet: bool) -> int:
     from datasynth.runtime.execute import run
 
     if quiet:
-        config = config.model_copy(update={"runtime": config.runtime.model_copy(update={"progress": False})})
+        config = config.model_copy(
+            update={"runtime": config.runtime.model_copy(update={"progress": False})}
+        )
     try:
         result = run(config)
     except ConfigError:
         raise
     except Exception as exc:  # report, keep the partial state for output.resume
         print(f"datasynth: generation failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        print("  finished blocks are kept; rerun with output.resume=true to continue", file=sys.stderr)
+        print(
+            "  finished blocks are kept; rerun with output.resume=true to continue", file=sys.stderr
+        )
         return EXIT_FAILURE
     if not quiet:
         tables = result.manifest["tables"]
         parts = ", ".join(f"{name} {info['rows']:,}" for name, info in tables.items())
         rate = result.rows / max(result.seconds, 1e-9)
         skipped = f", {result.blocks_skipped} blocks resumed" if result.blocks_skipped else ""
-        print(f"wrote {result.output_dir} in {result.seconds:.1f} s ({rate:,.0f} rows/s{skipped}): {parts}")
+        print(
+            f"wrote {result.output_dir} in {result.seconds:.1f} s ({rate:,.0f} rows/s{skipped}): {parts}"
+        )
     return 0

@@ -19,15 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot be used. ``problems`` holds one message per bad key."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 def conf_dir() -> Path:
@@ -80,7 +73,9 @@ def compose_plain(
         except (HydraException, OmegaConfBaseException) as exc:
             raise ConfigError([_explain_hydra_error(exc, overrides)]) from None
     if not isinstance(cfg_container, dict):
-        raise ConfigError(["the configuration must be a mapping of sections (global, companies, ...)"])
+        raise ConfigError(
+            ["the configuration must be a mapping of sections (global, companies, ...)"]
+        )
     cfg_container.pop("hydra", None)
     cfg_container.pop("preset", None)
     return {str(k): v for k, v in cfg_container.items()}
@@ -93,8 +88,12 @@ def _primary_dir(config_file: str | Path | None) -> Iterator[tuple[Path, str]]:
         return
     path = Path(config_file)
     if not path.is_file():
-        raise ConfigError([f"--config: no such file {str(path)!r}; pass a YAML file written by "
-                           "`datasynth init` or a copy of conf/config.yaml"])
+        raise ConfigError(
+            [
+                f"--config: no such file {str(path)!r}; pass a YAML file written by "
+                "`datasynth init` or a copy of conf/config.yaml"
+            ]
+        )
     # A user file becomes the primary config of a throw-away config directory that also holds
     # the packaged preset group, so `+preset=...` keeps working on top of it.
     with tempfile.TemporaryDirectory(prefix="datasynth-conf-") as tmp:
@@ -106,7 +105,9 @@ def _primary_dir(config_file: str | Path | None) -> Iterator[tuple[Path, str]]:
 def _explain_hydra_error(exc: Exception, overrides: Sequence[str]) -> str:
     text = str(exc).strip()
     if "preset/" in text and ("Could not find" in text or "not found" in text):
-        bad = next((o.split("=", 1)[1] for o in overrides if o.lstrip("+~").startswith("preset=")), "?")
+        bad = next(
+            (o.split("=", 1)[1] for o in overrides if o.lstrip("+~").startswith("preset=")), "?"
+        )
         close = difflib.get_close_matches(bad, available_presets(), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return (
@@ -123,7 +124,10 @@ def _explain_hydra_error(exc: Exception, overrides: Sequence[str]) -> str:
 
 def _key_from_message(text: str) -> str | None:
     for line in text.splitlines():
-        for marker in ("Could not override '", "Could not append to config. An item is already at '"):
+        for marker in (
+            "Could not override '",
+            "Could not append to config. An item is already at '",
+        ):
             if marker in line:
                 return line.split(marker, 1)[1].split("'", 1)[0]
         if "full_key:" in line:

@@ -8,6 +8,7 @@ OmegaConf object. Behaviour lives in functions elsewhere; the models only hold d
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 from typing import Annotated, Literal
@@ -94,7 +95,9 @@ class GlobalConfig(_Strict):
                     "the last posting date must be on or after the first"
                 )
             if self.end_date >= _add_months(self.start_date, 120):
-                raise ValueError(f"end_date {self.end_date} is more than 120 months after start_date")
+                raise ValueError(
+                    f"end_date {self.end_date} is more than 120 months after start_date"
+                )
         return self
 
     @property
@@ -123,7 +126,9 @@ def _days_in_month(year: int, month: int) -> int:
 
 def _currency_code(v: str) -> str:
     if not re.fullmatch(r"[A-Z]{3}", v):
-        raise ValueError(f"currency must be a 3-letter upper-case ISO 4217 code like USD, got {v!r}")
+        raise ValueError(
+            f"currency must be a 3-letter upper-case ISO 4217 code like USD, got {v!r}"
+        )
     return v
 
 
@@ -322,27 +327,29 @@ class TransactionsConfig(_Strict):
         for key in v:
             spans.append(parse_line_bucket(key))
         spans.sort()
-        for (_, hi), (lo2, _) in zip(spans, spans[1:], strict=False):
+        for (_, hi), (lo2, _) in itertools.pairwise(spans):
             if lo2 <= hi:
-                raise ValueError(f"line-count buckets overlap around {lo2}; buckets must be disjoint")
+                raise ValueError(
+                    f"line-count buckets overlap around {lo2}; buckets must be disjoint"
+                )
         return _check_distribution(v, "line_counts")
 
     @field_validator("sources")
     @classmethod
     def _sources(cls, v: dict[Source, float]) -> dict[Source, float]:
-        _check_distribution(dict(v), "sources")
+        _check_distribution({str(k): w for k, w in v.items()}, "sources")
         return v
 
     @field_validator("business_processes")
     @classmethod
     def _processes(cls, v: dict[BusinessProcess, float]) -> dict[BusinessProcess, float]:
-        _check_distribution(dict(v), "business_processes")
+        _check_distribution({str(k): w for k, w in v.items()}, "business_processes")
         return v
 
     @field_validator("personas")
     @classmethod
     def _personas(cls, v: dict[Persona, float]) -> dict[Persona, float]:
-        _check_distribution(dict(v), "personas")
+        _check_distribution({str(k): w for k, w in v.items()}, "personas")
         return v
 
     @field_validator("document_types")

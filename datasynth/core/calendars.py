@@ -127,7 +127,11 @@ def _seasonality(industry: str, month_day: np.ndarray) -> np.ndarray:
     for event in events:
         lo = _month_day(event["start"])
         hi = _month_day(event["end"])
-        active = (month_day >= lo) & (month_day <= hi) if lo <= hi else (month_day >= lo) | (month_day <= hi)
+        active = (
+            (month_day >= lo) & (month_day <= hi)
+            if lo <= hi
+            else (month_day >= lo) | (month_day <= hi)
+        )
         wins = active & (event["priority"] > best_priority)
         multiplier = np.where(wins, event["multiplier"], multiplier)
         best_priority = np.where(wins, event["priority"], best_priority)

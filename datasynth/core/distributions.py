@@ -19,15 +19,18 @@ def cdf(weights: Sequence[float] | np.ndarray) -> np.ndarray:
     """Normalised cumulative weights ending exactly at 1.0."""
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 1 or w.size == 0 or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError("weights must be a non-empty vector of non-negative numbers with a positive sum")
-    out = np.cumsum(w) / w.sum()
+        raise ValueError(
+            "weights must be a non-empty vector of non-negative numbers with a positive sum"
+        )
+    out: np.ndarray = np.cumsum(w) / w.sum()
     out[-1] = 1.0
     return out
 
 
 def draw(rng: np.random.Generator, cumulative: np.ndarray, n: int) -> np.ndarray:
     """``n`` category indices drawn with the probabilities behind ``cumulative``."""
-    return np.searchsorted(cumulative, rng.random(n), side="right").astype(np.int64)
+    out: np.ndarray = np.searchsorted(cumulative, rng.random(n), side="right").astype(np.int64)
+    return out
 
 
 class GroupedCategorical:
@@ -45,7 +48,8 @@ class GroupedCategorical:
         g = np.asarray(group, dtype=np.int64)
         flat = np.searchsorted(self._stacked, g + rng.random(g.size), side="right")
         flat = np.minimum(flat, self.offsets[g] + self.sizes[g] - 1)
-        return flat - self.offsets[g]
+        out: np.ndarray = flat - self.offsets[g]
+        return out
 
 
 def line_counts(
@@ -55,10 +59,13 @@ def line_counts(
     lo = np.array([b[0] for b in buckets], dtype=np.int64)
     span = np.array([b[1] - b[0] + 1 for b in buckets], dtype=np.int64)
     which = draw(rng, cumulative, n)
-    return lo[which] + (rng.random(n) * span[which]).astype(np.int64)
+    out: np.ndarray = lo[which] + (rng.random(n) * span[which]).astype(np.int64)
+    return out
 
 
-def debit_line_counts(rng: np.random.Generator, lines: np.ndarray, split_cdf: np.ndarray) -> np.ndarray:
+def debit_line_counts(
+    rng: np.random.Generator, lines: np.ndarray, split_cdf: np.ndarray
+) -> np.ndarray:
     """Debit lines per entry: equal (floor n/2), more debits or more credits (round 0.6 n)."""
     kind = draw(rng, split_cdf, lines.size)
     larger = np.clip(np.floor(0.6 * lines + 0.5).astype(np.int64), 1, lines - 1)
@@ -110,7 +117,9 @@ def seconds_of_day(
         ),
     )
     machine_hour = np.where(
-        rng.random(n) < config.automated_night_share, rng.integers(22, 24, n), rng.integers(0, 24, n)
+        rng.random(n) < config.automated_night_share,
+        rng.integers(22, 24, n),
+        rng.integers(0, 24, n),
     )
     hour = np.where(automated, machine_hour, human_hour)
     return hour * 3600 + rng.integers(0, 3600, n)

@@ -32,7 +32,9 @@ def fixed_width_strings(prefix: str, numbers: np.ndarray, width: int, suffix: st
     data[:, head.size : head.size + width] = digits(numbers, width)
     data[:, head.size + width :] = tail
     offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data.tobytes()))
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data.tobytes())
+    )
 
 
 def journal_entry_prefix(company_code: str, fiscal_year: int, fiscal_period: int) -> str:
@@ -48,4 +50,6 @@ def journal_entry_ids(
     A block holds at most 10**7 entries (the plan guarantees it), so block and row never collide.
     """
     numbers = np.int64(block_number) * 10**7 + np.asarray(rows, dtype=np.int64)
-    return fixed_width_strings(journal_entry_prefix(company_code, fiscal_year, fiscal_period), numbers, 11)
+    return fixed_width_strings(
+        journal_entry_prefix(company_code, fiscal_year, fiscal_period), numbers, 11
+    )

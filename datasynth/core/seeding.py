@@ -35,4 +35,6 @@ def spawn_key(*keys: Key) -> tuple[int, ...]:
 
 def stream(seed: int, *keys: Key) -> np.random.Generator:
     """The generator for one concern at one logical position, derived from the master seed."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=spawn_key(*keys))))
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=spawn_key(*keys)))
+    )

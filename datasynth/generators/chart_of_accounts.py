@@ -66,7 +66,9 @@ def _variant_counts(groups: list[dict[str, Any]], target: int) -> list[int]:
     for rank, i in enumerate(expandable):
         counts[i] = 1 + per + (1 if rank < rest else 0)
     if max(counts) > 100:
-        raise ValueError(f"chart of accounts target {target} needs more than 100 variants per account")
+        raise ValueError(
+            f"chart of accounts target {target} needs more than 100 variants per account"
+        )
     return counts
 
 
@@ -97,7 +99,11 @@ def build_chart_of_accounts(complexity: str, industry: str) -> ChartOfAccounts:
             base_name = acct["industry_names"].get(industry, acct["name"])
             base_number = f"{prefix}{j}00"
             for v in range(counts[k]):
-                name = base_name if v == 0 else f"{base_name} - {_qualifier(data, group['qualifier'], industry, v)}"
+                name = (
+                    base_name
+                    if v == 0
+                    else f"{base_name} - {_qualifier(data, group['qualifier'], industry, v)}"
+                )
                 index = len(cols["account_number"])
                 cols["account_number"].append(f"{prefix}{j}{v:02d}")
                 cols["account_name"].append(name)

@@ -87,19 +87,29 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     t = config.transactions
     company = master.companies[block.company_index]
     n = block.entries
-    key = (config.global_.seed, TABLE, block.company_index, block.fiscal_year, block.fiscal_period,
-           block.block_number)
+    key = (
+        config.global_.seed,
+        TABLE,
+        block.company_index,
+        block.fiscal_year,
+        block.fiscal_period,
+        block.block_number,
+    )
 
     # --- entry level -------------------------------------------------------------------------
     buckets = [parse_line_bucket(k) for k in t.line_counts]
     rng = stream(*key, "line_counts")
     lines = dist.line_counts(rng, buckets, dist.cdf(list(t.line_counts.values())), n)
     split = t.debit_credit_split
-    debits = dist.debit_line_counts(rng, lines, dist.cdf([split.equal, split.more_debit, split.more_credit]))
+    debits = dist.debit_line_counts(
+        rng, lines, dist.cdf([split.equal, split.more_debit, split.more_credit])
+    )
 
     rng = stream(*key, "sources")
     source = dist.draw(rng, dist.cdf([t.sources.get(s, 0.0) for s in SOURCES]), n)
-    process = dist.draw(rng, dist.cdf([t.business_processes.get(p, 0.0) for p in BUSINESS_PROCESSES]), n)
+    process = dist.draw(
+        rng, dist.cdf([t.business_processes.get(p, 0.0) for p in BUSINESS_PROCESSES]), n
+    )
     automated = _AUTOMATED_SOURCES[source]
 
     rng = stream(*key, "posting_templates")
@@ -107,8 +117,12 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     template = posting.template_offset[process] + posting.templates.draw(rng, process)
 
     rng = stream(*key, "dates")
-    weights = company.day_weights[block.day_offset : block.day_offset + (block.stop - block.first).days]
-    first_day = int((np.datetime64(block.first, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64))
+    weights = company.day_weights[
+        block.day_offset : block.day_offset + (block.stop - block.first).days
+    ]
+    first_day = int(
+        (np.datetime64(block.first, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
+    )
     posting_day = first_day + dist.draw(rng, dist.cdf(weights), n)
     # documents are dated on or a few days before posting (invoices arrive, people post late)
     lag = np.where(rng.random(n) < np.where(automated, 0.9, 0.6), 0, rng.geometric(0.25, n))
@@ -130,7 +144,9 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     rng = stream(*key, "document_types")
     doc_groups = [list(t.document_types[k].values()) for k in _DOC_TYPE_KEYS]
     doc_names = sorted({code for k in _DOC_TYPE_KEYS for code in t.document_types[k]})
-    doc_lookup = [np.array([doc_names.index(c) for c in t.document_types[k]]) for k in _DOC_TYPE_KEYS]
+    doc_lookup = [
+        np.array([doc_names.index(c) for c in t.document_types[k]]) for k in _DOC_TYPE_KEYS
+    ]
     doc_group = np.where(source == _ADJUSTMENT, len(BUSINESS_PROCESSES), process)
     within = dist.GroupedCategorical(doc_groups).draw(rng, doc_group)
     flat_lookup = np.concatenate(doc_lookup)
@@ -159,20 +175,25 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     rng = stream(*key, "accounts")
     side_group = template[entry] * 2 + (~is_debit).astype(np.int64)
     within = posting.accounts.draw(rng, side_group)
-    choice_offsets = np.concatenate([[0], np.cumsum([c.size for c in posting.account_choices])[:-1]])
+    choice_offsets = np.concatenate(
+        [[0], np.cumsum([c.size for c in posting.account_choices])[:-1]]
+    )
     account = np.concatenate(posting.account_choices)[choice_offsets[side_group] + within]
 
     rng = stream(*key, "cost_centers")
     needs_cc = master.chart.requires_cost_center[account]
     cc = dist.draw(rng, dist.cdf(cost_center_weights()), total_lines)
     cost_center = pa.DictionaryArray.from_arrays(
-        pa.array(cc.astype(np.int32), mask=~needs_cc), pa.array(list(company.cost_centers), pa.string())
+        pa.array(cc.astype(np.int32), mask=~needs_cc),
+        pa.array(list(company.cost_centers), pa.string()),
     )
 
     ones = np.zeros(total_lines, dtype=np.int32)
     persona_names = (*PERSONAS, AUTOMATED_PERSONA)
     columns = [
-        journal_entry_ids(company.code, block.fiscal_year, block.fiscal_period, block.block_number, entry),
+        journal_entry_ids(
+            company.code, block.fiscal_year, block.fiscal_period, block.block_number, entry
+        ),
         _dictionary(ones, [company.code]),
         pa.array(np.full(total_lines, block.fiscal_year, dtype=np.int16)),
         pa.array(np.full(total_lines, block.fiscal_period, dtype=np.int8)),

@@ -140,7 +140,9 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
     )
 
 
-def _users(config: DatasynthConfig, index: int, code: str) -> tuple[list[dict[str, Any]], list[list[int]]]:
+def _users(
+    config: DatasynthConfig, index: int, code: str
+) -> tuple[list[dict[str, Any]], list[list[int]]]:
     names = load("names")
     rng = stream(config.global_.seed, "users", index)
     t = config.transactions
@@ -165,8 +167,14 @@ def _users(config: DatasynthConfig, index: int, code: str) -> tuple[list[dict[st
             seen.add(user_id)
             persona_users[p].append(len(rows))
             rows.append(
-                dict(user_id=user_id, company_code=code, display_name=f"{first} {last}",
-                     persona=persona, is_automated=False, department="Finance")
+                dict(
+                    user_id=user_id,
+                    company_code=code,
+                    display_name=f"{first} {last}",
+                    persona=persona,
+                    is_automated=False,
+                    department="Finance",
+                )
             )
     systems = names["system_users"]
     for s in range(t.automated_users):
@@ -174,8 +182,14 @@ def _users(config: DatasynthConfig, index: int, code: str) -> tuple[list[dict[st
         suffix = "" if s < len(systems) else f"{s // len(systems) + 1}"
         persona_users[-1].append(len(rows))
         rows.append(
-            dict(user_id=f"{base}{suffix}-{code}", company_code=code, display_name=f"{base}{suffix} batch user",
-                 persona=AUTOMATED_PERSONA, is_automated=True, department="Information technology")
+            dict(
+                user_id=f"{base}{suffix}-{code}",
+                company_code=code,
+                display_name=f"{base}{suffix} batch user",
+                persona=AUTOMATED_PERSONA,
+                is_automated=True,
+                department="Information technology",
+            )
         )
     return rows, persona_users
 
@@ -193,7 +207,12 @@ def build_master(config: DatasynthConfig) -> Master:
         user_rows.extend(rows)
         cost_centers = tuple(f"CC-{company.code}-{d[0]}" for d in DEPARTMENTS)
         cc_rows.extend(
-            dict(cost_center=cc, company_code=company.code, name=f"{d[1]} {company.code}", department=d[1])
+            dict(
+                cost_center=cc,
+                company_code=company.code,
+                name=f"{d[1]} {company.code}",
+                department=d[1],
+            )
             for cc, d in zip(cost_centers, DEPARTMENTS, strict=True)
         )
         companies.append(
@@ -203,8 +222,12 @@ def build_master(config: DatasynthConfig) -> Master:
                 fiscal_start_month=start_month,
                 periods=tuple(fiscal_periods(g.start_date, g.stop_date, start_month)),
                 day_weights=day_weights(
-                    config.transactions.calendar, g.industry, company.country, start_month,
-                    g.start_date, g.stop_date,
+                    config.transactions.calendar,
+                    g.industry,
+                    company.country,
+                    start_month,
+                    g.start_date,
+                    g.stop_date,
                 ),
                 user_ids=tuple(r["user_id"] for r in rows),
                 persona_users=tuple(tuple(u) for u in persona_users),
@@ -218,7 +241,9 @@ def build_master(config: DatasynthConfig) -> Master:
             "currency": [c.currency for c in config.companies],
             "country": [c.country for c in config.companies],
             "fiscal_year_variant": [c.fiscal_year_variant for c in config.companies],
-            "fiscal_year_start_month": [FISCAL_YEAR_START_MONTH[c.fiscal_year_variant] for c in config.companies],
+            "fiscal_year_start_month": [
+                FISCAL_YEAR_START_MONTH[c.fiscal_year_variant] for c in config.companies
+            ],
             "volume_weight": [c.volume_weight for c in config.companies],
         },
         schema=COMPANY_SCHEMA,
@@ -229,7 +254,9 @@ def build_master(config: DatasynthConfig) -> Master:
         "users": pa.Table.from_pylist(user_rows, schema=USER_SCHEMA),
         "cost_centers": pa.Table.from_pylist(cc_rows, schema=COST_CENTER_SCHEMA),
     }
-    return Master(chart=chart, posting=build_posting_model(chart), companies=tuple(companies), tables=tables)
+    return Master(
+        chart=chart, posting=build_posting_model(chart), companies=tuple(companies), tables=tables
+    )
 
 
 def cost_center_weights() -> np.ndarray:

@@ -27,10 +27,11 @@ def config_fingerprint(config: DatasynthConfig) -> str:
     """Hash of everything that decides *what* is generated (not where, not how fast)."""
     plain = config.to_plain()
     plain.pop("runtime", None)
-    output = dict(plain.pop("output"))  # type: ignore[arg-type]
-    for key in ("dir", "overwrite", "resume"):
-        output.pop(key, None)
-    plain["output"] = output
+    output = plain.pop("output")
+    if isinstance(output, dict):
+        plain["output"] = {
+            k: v for k, v in output.items() if k not in ("dir", "overwrite", "resume")
+        }
     text = json.dumps(plain, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -77,7 +78,11 @@ def _resumable(root: Path, block: Block) -> FileRecord | None:
         return None
     record = FileRecord(**json.loads(state.read_text()))
     target = root / record.path
-    if target.is_file() and target.stat().st_size == record.bytes and sha256_of(target) == record.sha256:
+    if (
+        target.is_file()
+        and target.stat().st_size == record.bytes
+        and sha256_of(target) == record.sha256
+    ):
         return record
     return None
 
@@ -99,8 +104,14 @@ def write_block(
         table = table.drop_columns(list(PARTITION_COLUMNS))
     o = config.output
     record = write_table(
-        table, out, relative_path(config, block, width), table_name=block.table, block=block.index,
-        fmt=o.format, compression=o.compression, compression_level=o.compression_level,
+        table,
+        out,
+        relative_path(config, block, width),
+        table_name=block.table,
+        block=block.index,
+        fmt=o.format,
+        compression=o.compression,
+        compression_level=o.compression_level,
     )
     state = _state_path(out, block)
     state.parent.mkdir(parents=True, exist_ok=True)

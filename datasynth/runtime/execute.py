@@ -41,7 +41,9 @@ def _build_master(config: DatasynthConfig) -> Any:
     return plan_and_master(config)[1]
 
 
-def _finish(config: DatasynthConfig, plan: Plan, root: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+def _finish(
+    config: DatasynthConfig, plan: Plan, root: str, records: list[dict[str, Any]]
+) -> dict[str, Any]:
     manifest = write_manifest(config, plan, root, records)
     return {"manifest": manifest, "records": records}
 
@@ -71,8 +73,13 @@ class _Progress:
         from tqdm import tqdm
 
         self.bar = tqdm(
-            total=total_blocks, unit="block", disable=not enabled, file=sys.stderr,
-            desc="datasynth", dynamic_ncols=True, mininterval=0.5,
+            total=total_blocks,
+            unit="block",
+            disable=not enabled,
+            file=sys.stderr,
+            desc="datasynth",
+            dynamic_ncols=True,
+            mininterval=0.5,
         )
         if note and enabled:
             self.bar.write(note, file=sys.stderr)
@@ -82,7 +89,9 @@ class _Progress:
     def update(self, record: dict[str, Any]) -> None:
         self.rows += int(record.get("rows", 0))
         elapsed = max(time.perf_counter() - self.started, 1e-9)
-        self.bar.set_postfix_str(f"{self.rows:,} rows, {self.rows / elapsed:,.0f} rows/s", refresh=False)
+        self.bar.set_postfix_str(
+            f"{self.rows:,} rows, {self.rows / elapsed:,.0f} rows/s", refresh=False
+        )
         self.bar.update(1)
 
     def close(self) -> None:
@@ -108,7 +117,9 @@ def run(config: DatasynthConfig) -> RunResult:
     root = str(prepare_output(config))
     graph, keys = build_graph(config, plan, root)
     rt = config.runtime
-    progress_enabled = rt.progress and sys.stderr.isatty() or os.environ.get("DATASYNTH_PROGRESS") == "1"
+    progress_enabled = (rt.progress and sys.stderr.isatty()) or os.environ.get(
+        "DATASYNTH_PROGRESS"
+    ) == "1"
     if rt.scheduler == "distributed" or rt.cluster:
         result = _run_distributed(config, graph, keys, progress_enabled)
     else:
@@ -155,12 +166,18 @@ def _run_distributed(
         client = Client(rt.cluster, set_as_default=False)
     else:
         cluster = LocalCluster(
-            n_workers=rt.workers, threads_per_worker=1, processes=True,
-            memory_limit=rt.memory_limit, dashboard_address=":0", host="127.0.0.1",
+            n_workers=rt.workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=rt.memory_limit,
+            dashboard_address=":0",
+            host="127.0.0.1",
         )
         client = Client(cluster, set_as_default=False)
     try:
-        progress = _Progress(len(keys), progress_enabled, note=f"dashboard: {client.dashboard_link}")
+        progress = _Progress(
+            len(keys), progress_enabled, note=f"dashboard: {client.dashboard_link}"
+        )
         try:
             futures = client.get(graph, [*keys, MANIFEST_KEY], sync=False)
             block_futures, manifest_future = futures[:-1], futures[-1]

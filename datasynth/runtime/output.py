@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from datasynth.config.loading import ConfigError
+from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
 from datasynth.runtime.blocks import STATE_DIR, config_fingerprint
 from datasynth.runtime.plan import Plan
@@ -24,7 +24,16 @@ from datasynth.runtime.plan import Plan
 MANIFEST = "manifest.json"
 #: entries of an output directory that datasynth creates and may remove on overwrite
 MANAGED = (MANIFEST, STATE_DIR, "master_data", "journal_entries")
-_VERSIONED = ("datasynth", "numpy", "pyarrow", "dask", "distributed", "pydantic", "hydra-core", "holidays")
+_VERSIONED = (
+    "datasynth",
+    "numpy",
+    "pyarrow",
+    "dask",
+    "distributed",
+    "pydantic",
+    "hydra-core",
+    "holidays",
+)
 
 
 def prepare_output(config: DatasynthConfig) -> Path:
@@ -38,8 +47,12 @@ def prepare_output(config: DatasynthConfig) -> Path:
     while not probe.exists():
         probe = probe.parent
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError([f"output.dir: {str(root)!r} is not writable (no write permission on "
-                           f"{str(probe)!r}); choose another output.dir"])
+        raise ConfigError(
+            [
+                f"output.dir: {str(root)!r} is not writable (no write permission on "
+                f"{str(probe)!r}); choose another output.dir"
+            ]
+        )
     fingerprint = config_fingerprint(config)
     present = [name for name in MANAGED if (root / name).exists()]
     state = root / STATE_DIR / "run.json"
@@ -50,17 +63,29 @@ def prepare_output(config: DatasynthConfig) -> Path:
     elif present and o.resume:
         recorded = _recorded_fingerprint(root)
         if recorded is None:
-            raise ConfigError([f"output.resume: {str(root)!r} holds datasynth files but no run record; "
-                               "set output.overwrite=true to start again"])
+            raise ConfigError(
+                [
+                    f"output.resume: {str(root)!r} holds datasynth files but no run record; "
+                    "set output.overwrite=true to start again"
+                ]
+            )
         if recorded != fingerprint:
-            raise ConfigError([f"output.resume: the run in {str(root)!r} was made with a different "
-                               "configuration; resume with the same configuration or set "
-                               "output.overwrite=true"])
+            raise ConfigError(
+                [
+                    f"output.resume: the run in {str(root)!r} was made with a different "
+                    "configuration; resume with the same configuration or set "
+                    "output.overwrite=true"
+                ]
+            )
     elif present:
         what = "a complete run" if (root / MANIFEST).exists() else "an interrupted or partial run"
-        raise ConfigError([f"output.dir: {str(root)!r} already holds {what} ({', '.join(present)}); "
-                           "set output.overwrite=true to replace it"
-                           + ("" if (root / MANIFEST).exists() else " or output.resume=true to continue it")])
+        raise ConfigError(
+            [
+                f"output.dir: {str(root)!r} already holds {what} ({', '.join(present)}); "
+                "set output.overwrite=true to replace it"
+                + ("" if (root / MANIFEST).exists() else " or output.resume=true to continue it")
+            ]
+        )
     try:
         state.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(state, json.dumps({"fingerprint": fingerprint}))
@@ -70,7 +95,10 @@ def prepare_output(config: DatasynthConfig) -> Path:
 
 
 def _recorded_fingerprint(root: Path) -> str | None:
-    for path, key in ((root / STATE_DIR / "run.json", "fingerprint"), (root / MANIFEST, "fingerprint")):
+    for path, key in (
+        (root / STATE_DIR / "run.json", "fingerprint"),
+        (root / MANIFEST, "fingerprint"),
+    ):
         if path.is_file():
             value = json.loads(path.read_text()).get(key)
             return str(value) if value else None
@@ -93,7 +121,9 @@ def versions() -> dict[str, str]:
     return out
 
 
-def write_manifest(config: DatasynthConfig, plan: Plan, root: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+def write_manifest(
+    config: DatasynthConfig, plan: Plan, root: str, records: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Write ``manifest.json`` from the block records and clear the run state. Returns it."""
     out = Path(root)
     files = sorted(

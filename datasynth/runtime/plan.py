@@ -57,7 +57,7 @@ def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
     if total == 0 or w.sum() <= 0:
         return np.zeros(w.size, dtype=np.int64)
     exact = total * w / w.sum()
-    base = np.floor(exact).astype(np.int64)
+    base: np.ndarray = np.floor(exact).astype(np.int64)
     rest = int(total - base.sum())
     # ties broken by position, so the result is deterministic
     order = np.argsort(-(exact - base), kind="stable")
@@ -73,8 +73,10 @@ def company_entries(config: DatasynthConfig) -> np.ndarray:
         return largest_remainder(t.count, np.array([c.volume_weight for c in config.companies]))
     years = (g.stop_date - g.start_date).days / 365.25
     return np.array(
-        [round((c.annual_volume if c.annual_volume is not None else t.annual_volume) * years)
-         for c in config.companies],
+        [
+            round((c.annual_volume if c.annual_volume is not None else t.annual_volume) * years)
+            for c in config.companies
+        ],
         dtype=np.int64,
     )
 
@@ -90,11 +92,17 @@ def build_plan(config: DatasynthConfig) -> Plan:
         start_month = FISCAL_YEAR_START_MONTH[company.fiscal_year_variant]
         periods = fiscal_periods(g.start_date, g.stop_date, start_month)
         weights = day_weights(
-            config.transactions.calendar, g.industry, company.country, start_month,
-            g.start_date, g.stop_date,
+            config.transactions.calendar,
+            g.industry,
+            company.country,
+            start_month,
+            g.start_date,
+            g.stop_date,
         )
         offsets = np.concatenate([[0], np.cumsum([p.days for p in periods])])
-        period_weights = np.array([weights[offsets[k] : offsets[k + 1]].sum() for k in range(len(periods))])
+        period_weights = np.array(
+            [weights[offsets[k] : offsets[k + 1]].sum() for k in range(len(periods))]
+        )
         if period_weights.sum() <= 0:
             period_weights = np.array([p.days for p in periods], dtype=np.float64)
         per_period = largest_remainder(int(totals[ci]), period_weights)

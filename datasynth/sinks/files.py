@@ -104,7 +104,8 @@ def _parquet_bytes(table: pa.Table, compression: str, level: int | None) -> byte
     # dictionary columns keep dictionary encoding; high-cardinality strings (ids) do not
     dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
     statistics = [
-        f.name for f in table.schema
+        f.name
+        for f in table.schema
         if not pa.types.is_dictionary(f.type) and not pa.types.is_string(f.type)
     ]
     sink = pa.BufferOutputStream()
@@ -180,4 +181,5 @@ def _jsonl_bytes(table: pa.Table) -> bytes:
     # every line ends in a newline, so the file is the string data buffer as it stands
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
-    return lines.buffers()[2].to_pybytes()[first:last]
+    data: bytes = lines.buffers()[2].to_pybytes()
+    return data[first:last]
