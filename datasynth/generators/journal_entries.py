@@ -40,7 +40,7 @@ SCHEMA = pa.schema(
         pa.field("fiscal_period", pa.int8(), nullable=False),
         pa.field("posting_date", pa.date32(), nullable=False),
         pa.field("document_date", pa.date32(), nullable=False),
-        pa.field("created_at", pa.timestamp("s"), nullable=False),
+        pa.field("created_at", pa.timestamp("ms"), nullable=False),
         pa.field("document_type", _DICT, nullable=False),
         pa.field("currency", _DICT, nullable=False),
         pa.field("source", _DICT, nullable=False),
@@ -158,7 +158,9 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     if t.benford.enabled:
         exempt = np.array([s in t.benford.exempt_sources for s in SOURCES])
         benford = ~exempt[source]
-    totals = dist.amounts_minor(rng, n, t.amounts, benford)
+    # the drawn amount is the size of a typical line: an entry of many lines (a payroll run, an
+    # allocation) carries a proportionally larger total, so no line shrinks to a few cents
+    totals = dist.amounts_minor(rng, n, t.amounts, benford) * np.maximum(debits, lines - debits)
 
     # --- line level --------------------------------------------------------------------------
     total_lines = int(lines.sum())
@@ -168,7 +170,7 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     is_debit = line_number <= debits[entry]
     # lines are laid out debits first, then credits: each entry is two contiguous segments
     segment_sizes = np.column_stack([debits, lines - debits]).ravel()
-    segment_totals = np.repeat(np.maximum(totals, np.maximum(debits, lines - debits)), 2)
+    segment_totals = np.repeat(totals, 2)
     amount = dist.split_minor(stream(*key, "line_amounts"), segment_totals, segment_sizes)
     zero = np.zeros(total_lines, dtype=np.int64)
 
@@ -199,7 +201,7 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
         pa.array(np.full(total_lines, block.fiscal_period, dtype=np.int8)),
         pa.array(posting_day[entry].astype(np.int32), pa.date32()),
         pa.array(document_day[entry].astype(np.int32), pa.date32()),
-        pa.array(posting_day[entry] * 86_400 + seconds[entry], pa.timestamp("s")),
+        pa.array((posting_day[entry] * 86_400 + seconds[entry]) * 1000, pa.timestamp("ms")),
         _dictionary(doc_type[entry], doc_names),
         _dictionary(ones, [company.currency]),
         _dictionary(source[entry], SOURCES),
