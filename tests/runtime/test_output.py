@@ -1,0 +1,122 @@
+"""Output directory contract: formats, manifest, refusal to clobber, resume, atomic writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.dataset as ds
+import pytest
+from conftest import file_digests, small_config
+
+import datasynth
+from datasynth.config.errors import ConfigError
+from datasynth.sinks.files import sha256_of
+
+
+def test_manifest_describes_every_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest == result.manifest
+    assert manifest["seed"] == 42
+    assert manifest["config"]["transactions"]["count"] == 6000
+    assert {"numpy", "pyarrow", "dask", "datasynth"} <= set(manifest["versions"])
+    listed = {f["path"] for f in manifest["files"]}
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert listed == on_disk
+    for f in manifest["files"]:
+        path = out / f["path"]
+        assert path.stat().st_size == f["bytes"]
+        assert sha256_of(path) == f["sha256"]
+    je = manifest["tables"]["journal_entries"]
+    assert je["rows"] == ds.dataset(out / "journal_entries", format="parquet").count_rows()
+    assert not (out / ".datasynth").exists()
+    assert not list(out.rglob("*.inprogress"))
+
+
+def test_refuses_complete_run_unless_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    before = file_digests(out)
+    with pytest.raises(ConfigError, match=r"output.dir: .* already holds a complete run"):
+        datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    assert file_digests(out) == before
+    (out / "journal_entries" / "stray.txt").write_text("left by a previous run")
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "output.overwrite=true", "global.seed=3"))
+    after = file_digests(out)
+    assert after.keys() == before.keys()  # the stray file is gone, the layout is the same
+    assert after != before
+
+
+def test_resume_skips_finished_blocks_and_regenerates_the_rest(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    reference = tmp_path / "reference"
+    datasynth.generate(small_config(reference, "runtime.scheduler=synchronous"))
+    # simulate an interrupted run: a complete run minus its manifest, two lost blocks, one torn file
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").unlink()
+    state = out / ".datasynth" / "blocks"
+    state.mkdir(parents=True)
+    (out / ".datasynth" / "run.json").write_text(json.dumps({"fingerprint": manifest["fingerprint"]}))
+    je_files = [f for f in manifest["files"] if f["table"] == "journal_entries"]
+    for f in manifest["files"]:
+        (state / f"{f['table']}-{f['block']:06d}.json").write_text(json.dumps(f))
+    (out / je_files[0]["path"]).unlink()
+    (out / je_files[1]["path"]).write_bytes(b"torn")
+    (state / f"journal_entries-{je_files[2]['block']:06d}.json").unlink()
+
+    with pytest.raises(ConfigError, match="output.resume=true"):
+        datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    result = datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "output.resume=true"))
+    assert result.blocks_skipped == len(manifest["files"]) - 3
+    assert file_digests(out) == file_digests(reference)
+    assert (out / "manifest.json").exists() and not (out / ".datasynth").exists()
+
+
+def test_resume_refuses_a_different_configuration(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    with pytest.raises(ConfigError, match="different configuration"):
+        datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "output.resume=true", "global.seed=9"))
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("csv", ".csv"), ("jsonl", ".jsonl")])
+def test_text_formats_hold_the_same_data(tmp_path: Path, fmt: str, suffix: str) -> None:
+    parquet = tmp_path / "parquet"
+    text = tmp_path / fmt
+    datasynth.generate(small_config(parquet, "runtime.scheduler=synchronous"))
+    datasynth.generate(small_config(text, "runtime.scheduler=synchronous", f"output.format={fmt}"))
+    files = sorted((text / "journal_entries").rglob(f"*{suffix}"))
+    assert files
+    reader = "read_csv" if fmt == "csv" else "read_json"
+    con = duckdb.connect()
+    pq_sum = con.execute(
+        f"select count(*), sum(debit_amount), sum(credit_amount), count(distinct document_id) "
+        f"from read_parquet('{parquet}/journal_entries/**/*.parquet', hive_partitioning=true)"
+    ).fetchone()
+    txt_sum = con.execute(
+        f"select count(*), sum(cast(debit_amount as decimal(18,2))), sum(cast(credit_amount as decimal(18,2))), "
+        f"count(distinct document_id) from {reader}('{text}/journal_entries/**/*{suffix}', hive_partitioning=true)"
+    ).fetchone()
+    assert pq_sum == txt_sum
+    assert pq_sum is not None and pq_sum[1] == pq_sum[2]
+    first = files[0].read_text().splitlines()[1]
+    # amounts are plain decimal strings with two places
+    assert ("." in first) and ("e+" not in first)
+    if fmt == "jsonl":
+        row = json.loads(first)
+        assert isinstance(row["debit_amount"], str) and row["debit_amount"].split(".")[1].isdigit()
+        assert row["vendor_id"] is None
+
+
+def test_gzip_csv_is_readable(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "output.format=csv", "output.compression=gzip"))
+    rows = duckdb.connect().execute(
+        f"select count(*) from read_csv('{out}/journal_entries/**/*.csv.gz', hive_partitioning=true)"
+    ).fetchone()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert rows is not None and rows[0] == manifest["tables"]["journal_entries"]["rows"]
