@@ -1,0 +1,97 @@
+"""End-to-end: the README's commands in a subprocess, `init` round trip, the notebook."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_run_command_generates_demo(tmp_path: Path) -> None:
+    """`python -m datasynth` on the embedded default configuration, in a fresh directory."""
+    done = run_cli([], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "output"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["transactions"]["count"] == 20_000
+    assert "wrote" in done.stdout and "journal_entries" in done.stdout
+    rows, debit, credit = duckdb.connect().execute(
+        f"select count(*), sum(debit_amount), sum(credit_amount) "
+        f"from read_parquet('{out}/journal_entries/**/*.parquet', hive_partitioning=true)"
+    ).fetchone() or (0, 0, 0)
+    assert rows == manifest["tables"]["journal_entries"]["rows"] > 100_000
+    assert debit == credit
+    assert not (tmp_path / "outputs").exists(), "Hydra must not create its own output folders"
+    # a second run refuses to clobber the complete run and leaves it untouched
+    again = run_cli([], cwd=tmp_path)
+    assert again.returncode == 2
+    assert "output.overwrite=true" in again.stderr
+
+
+def test_console_script_is_the_same_program(tmp_path: Path) -> None:
+    import subprocess
+
+    exe = shutil.which("datasynth")
+    assert exe, "the datasynth console script is installed with the package"
+    done = subprocess.run([exe, "info", "+preset=large"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "journal_entries" in done.stdout
+    assert "1,1" in done.stdout  # ~1.14 billion lines planned
+    for preset in ("demo", "small", "medium", "large", "retail", "healthcare"):
+        assert preset in done.stdout
+
+
+def test_overrides_reach_the_run(tmp_path: Path) -> None:
+    done = run_cli(
+        ["transactions.count=500", "global.seed=7", "output.format=csv", "runtime.workers=1",
+         "runtime.scheduler=threads", "output.dir=run"],
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["seed"] == 7
+    assert manifest["config"]["output"]["format"] == "csv"
+    assert all(f["path"].endswith(".csv") for f in manifest["files"])
+
+
+def test_init_writes_a_config_that_runs_as_it_is(tmp_path: Path) -> None:
+    done = run_cli(["init", "--industry", "retail", "--complexity", "small", "-o", "my.yaml"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "my.yaml").read_text()
+    assert "industry: retail" in text and "# " in text and "complexity: small" in text
+    refused = run_cli(["init", "-o", "my.yaml"], cwd=tmp_path)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    valid = run_cli(["validate", "-c", "my.yaml"], cwd=tmp_path)
+    assert valid.returncode == 0, valid.stderr
+    assert json.loads(valid.stdout)["global"]["industry"] == "retail"
+    # edited and passed back in, with a command-line override on top
+    (tmp_path / "my.yaml").write_text(text.replace("count: 50000", "count: 800"))
+    run = run_cli(["-c", "my.yaml", "output.dir=edited", "runtime.scheduler=synchronous"], cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((tmp_path / "edited" / "manifest.json").read_text())
+    assert manifest["config"]["transactions"]["count"] == 800
+    assert manifest["config"]["global"]["industry"] == "retail"
+
+
+def test_bad_configuration_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    done = run_cli(["transactions.cont=5", "output.dir=never"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "transactions.count" in done.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_notebook_executes(tmp_path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(ROOT / "notebooks" / "explore_block.ipynb", as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    assert (tmp_path / "entries_per_day.png").stat().st_size > 5_000
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
