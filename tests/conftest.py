@@ -48,7 +48,9 @@ def decoded(table: pa.Table) -> pa.Table:
     return pa.table(arrays, names=table.column_names)
 
 
-def run_cli(args: Sequence[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: Sequence[str], cwd: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "datasynth", *args],
         cwd=cwd,
@@ -68,9 +70,21 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     scheduler_file = workdir / "scheduler.json"
     procs = [
         subprocess.Popen(
-            [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)],
-            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                dask_cli,
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--dashboard-address",
+                "127.0.0.1:0",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
     ]
     try:
@@ -82,10 +96,24 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for _ in range(2):
             procs.append(
                 subprocess.Popen(
-                    [dask_cli, "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
-                     "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard",
-                     "--local-directory", str(workdir)],
-                    cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    [
+                        dask_cli,
+                        "worker",
+                        "--scheduler-file",
+                        str(scheduler_file),
+                        "--nthreads",
+                        "1",
+                        "--nworkers",
+                        "1",
+                        "--host",
+                        "127.0.0.1",
+                        "--no-dashboard",
+                        "--local-directory",
+                        str(workdir),
+                    ],
+                    cwd=workdir,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )
             )
         from distributed import Client

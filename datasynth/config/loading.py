@@ -10,6 +10,7 @@ what is allowed.
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -114,12 +115,28 @@ def _explain_hydra_error(exc: Exception, overrides: Sequence[str]) -> str:
             f"preset: unknown preset {bad!r}{hint}; available presets: "
             f"{', '.join(available_presets())}"
         )
-    if "is not in struct" in text or "Could not override" in text or "Could not append" in text:
+    if "An item is already at" in text:
         key = _key_from_message(text)
         if key:
-            return _unknown_key_message(key.split("."), None)
+            return (
+                f"{key}: already exists, so '+{key}=...' cannot add it; drop the '+' to change "
+                "the value, or use '++' to add or override"
+            )
+    if "is not in struct" in text or "Could not override" in text or "Could not append" in text:
+        key = _key_from_message(text)
+        unknown = _first_unknown(key.split(".")) if key else None
+        if unknown:
+            return _unknown_key_message(unknown, None)
+        missing = _key_from_message(str(exc.__cause__ or ""))
+        if key and missing and (key == missing or key.startswith(f"{missing}.")):
+            return (
+                f"{key}: a valid key, but the configuration being overridden has no "
+                f"{missing!r} (a config file that leaves it out); set it in the file or add it "
+                f"with '+{key}=VALUE'"
+            )
     first = text.splitlines()[0] if text else type(exc).__name__
-    return f"override error: {first}"
+    cause = str(exc.__cause__ or "").strip().splitlines()
+    return f"override error: {first}" + (f" ({cause[0]})" if cause else "")
 
 
 def _key_from_message(text: str) -> str | None:
@@ -132,6 +149,19 @@ def _key_from_message(text: str) -> str | None:
                 return line.split(marker, 1)[1].split("'", 1)[0]
         if "full_key:" in line:
             return line.split("full_key:", 1)[1].strip()
+    return None
+
+
+def _first_unknown(parts: Sequence[str]) -> list[str] | None:
+    """The key path up to its first component a default configuration does not have."""
+    node: Any = DatasynthConfig().to_plain()
+    for i, part in enumerate(parts):
+        if isinstance(node, list) and part.isdigit():
+            node = node[0] if node else {}
+        elif isinstance(node, Mapping) and part in node:
+            node = node[part]
+        else:
+            return list(parts[: i + 1])
     return None
 
 
@@ -185,7 +215,8 @@ def _explain_validation(exc: ValidationError) -> list[str]:
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         # pydantic appends the tag of a failed union branch or the model name; keep real keys only
-        loc = [p for p in loc if p not in ("tagged-union", "model")]
+        # (and the "[key]" marker of a bad mapping key, whose value is the key itself)
+        loc = [p for p in loc if p not in ("tagged-union", "model", "[key]")]
         value = err.get("input")
         if err["type"] == "extra_forbidden":
             problems.append(_unknown_key_message(loc, value))
@@ -195,12 +226,23 @@ def _explain_validation(exc: ValidationError) -> list[str]:
             msg = msg[len("Value error, ") :]
         if err["type"] == "literal_error" and "expected" in err.get("ctx", {}):
             msg = f"must be one of {err['ctx']['expected']}"
+        # A validator of a whole section names the key at fault as "key: message".
+        field = _FIELD_PREFIX.match(msg)
+        if field and isinstance(value, Mapping) and field.group(1) in value:
+            loc = [*loc, field.group(1)]
+            value = value[field.group(1)]
+            msg = msg[field.end() :]
         where = _dotted(loc) or "configuration"
-        shown = _short(value)
-        problems.append(f"{where}: {msg} (got {shown})")
+        problems.append(f"{where}: {msg}{_shown(value)}")
     return problems
 
 
-def _short(value: object) -> str:
+_FIELD_PREFIX = re.compile(r"^(\w+): ")
+
+
+def _shown(value: object) -> str:
+    """`` (got VALUE)``; a mapping or list too long to read whole is left out."""
     text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    if len(text) <= 120:
+        return f" (got {text})"
+    return "" if isinstance(value, Mapping | list | tuple) else f" (got {text[:117]}...)"

@@ -66,7 +66,7 @@ def _check_distribution(values: dict[str, float], what: str) -> dict[str, float]
         raise ValueError(f"{what} has negative weights {bad}; weights must be >= 0")
     if abs(total - 1.0) > SUM_TOLERANCE:
         raise ValueError(
-            f"{what} must sum to 1 (got {total:.6g}); adjust the weights so they add up to 1"
+            f"{what} must sum to 1 but sum to {total:.6g}; adjust the weights so they add up to 1"
         )
     return values
 
@@ -91,12 +91,13 @@ class GlobalConfig(_Strict):
         if self.end_date is not None:
             if self.end_date < self.start_date:
                 raise ValueError(
-                    f"end_date {self.end_date} is before start_date {self.start_date}; "
+                    f"end_date: {self.end_date} is before start_date {self.start_date}; "
                     "the last posting date must be on or after the first"
                 )
             if self.end_date >= _add_months(self.start_date, 120):
                 raise ValueError(
-                    f"end_date {self.end_date} is more than 120 months after start_date"
+                    f"end_date: {self.end_date} is more than 120 months after start_date "
+                    f"{self.start_date}; at most 120 months can be generated"
                 )
         return self
 
@@ -126,9 +127,7 @@ def _days_in_month(year: int, month: int) -> int:
 
 def _currency_code(v: str) -> str:
     if not re.fullmatch(r"[A-Z]{3}", v):
-        raise ValueError(
-            f"currency must be a 3-letter upper-case ISO 4217 code like USD, got {v!r}"
-        )
+        raise ValueError("currency must be a 3-letter upper-case ISO 4217 code like USD or EUR")
     return v
 
 
@@ -147,6 +146,19 @@ class CompanyConfig(_Strict):
     @classmethod
     def _currency(cls, v: str) -> str:
         return _currency_code(v)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        import holidays
+
+        supported = holidays.list_supported_countries()
+        if v not in supported:
+            raise ValueError(
+                "country has no public-holiday calendar; use an ISO 3166 code such as "
+                "US, DE, GB, FR, CN, JP, IN (any country of the holidays package)"
+            )
+        return v
 
 
 class ChartOfAccountsConfig(_Strict):
@@ -168,7 +180,7 @@ class AmountConfig(_Strict):
     @model_validator(mode="after")
     def _ranges(self) -> AmountConfig:
         if self.max <= self.min:
-            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+            raise ValueError(f"max: must be greater than min ({self.min})")
         if self.round_to_100_probability + self.round_to_5_probability > 1.0:
             raise ValueError(
                 "round_to_100_probability + round_to_5_probability must be at most 1, got "
@@ -291,15 +303,10 @@ def _default_personas() -> dict[Persona, float]:
     }
 
 
-def _default_document_types() -> dict[str, dict[str, float]]:
-    return {
-        "O2C": {"DR": 0.55, "DZ": 0.35, "RV": 0.10},
-        "P2P": {"KR": 0.50, "KZ": 0.35, "WE": 0.15},
-        "R2R": {"SA": 0.85, "AB": 0.15},
-        "H2R": {"PR": 0.80, "SA": 0.20},
-        "A2R": {"AA": 0.40, "AF": 0.60},
-        "adjustment": {"AB": 0.60, "SA": 0.40},
-    }
+def _default_document_types() -> dict[Source, dict[str, float]]:
+    # every other source keeps the document type of its posting template (DR for a customer
+    # invoice, KZ for a vendor payment, AF for depreciation, ...)
+    return {"adjustment": {"AB": 0.60, "SA": 0.40}}
 
 
 class TransactionsConfig(_Strict):
@@ -316,21 +323,30 @@ class TransactionsConfig(_Strict):
     sources: dict[Source, float] = Field(default_factory=_default_sources)
     business_processes: dict[BusinessProcess, float] = Field(default_factory=_default_processes)
     personas: dict[Persona, float] = Field(default_factory=_default_personas)
-    document_types: dict[str, dict[str, float]] = Field(default_factory=_default_document_types)
+    document_types: dict[Source, dict[str, float]] = Field(default_factory=_default_document_types)
     automated_users: int = Field(default=8, ge=1, le=10_000)
     human_users: int = Field(default=12, ge=1, le=10_000)
+
+    @field_validator("line_counts", mode="before")
+    @classmethod
+    def _bucket_keys_as_text(cls, v: object) -> object:
+        # YAML and Hydra turn a bucket like 2 into an integer key; buckets are text
+        return {str(k): w for k, w in v.items()} if isinstance(v, dict) else v
 
     @field_validator("line_counts")
     @classmethod
     def _line_counts(cls, v: dict[str, float]) -> dict[str, float]:
-        spans: list[tuple[int, int]] = []
+        keys: dict[tuple[int, int], str] = {}
         for key in v:
-            spans.append(parse_line_bucket(key))
-        spans.sort()
-        for (_, hi), (lo2, _) in itertools.pairwise(spans):
+            span = parse_line_bucket(key)
+            if span in keys:
+                raise ValueError(f"line-count buckets {keys[span]!r} and {key!r} are the same")
+            keys[span] = key
+        for (lo, hi), (lo2, hi2) in itertools.pairwise(sorted(keys)):
             if lo2 <= hi:
                 raise ValueError(
-                    f"line-count buckets overlap around {lo2}; buckets must be disjoint"
+                    f"line-count buckets {keys[lo, hi]!r} and {keys[lo2, hi2]!r} overlap; "
+                    "buckets must be disjoint"
                 )
         return _check_distribution(v, "line_counts")
 
@@ -354,19 +370,17 @@ class TransactionsConfig(_Strict):
 
     @field_validator("document_types")
     @classmethod
-    def _document_types(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        allowed = (*BUSINESS_PROCESSES, "adjustment")
-        missing = [k for k in allowed if k not in v]
-        unknown = [k for k in v if k not in allowed]
-        if unknown:
-            raise ValueError(f"unknown keys {unknown}; allowed keys are {list(allowed)}")
-        if missing:
-            raise ValueError(f"missing keys {missing}; every one of {list(allowed)} needs a mix")
+    def _document_types(cls, v: dict[Source, dict[str, float]]) -> dict[Source, dict[str, float]]:
         for key, mix in v.items():
             for code in mix:
                 if not re.fullmatch(r"[A-Z0-9]{2}", code):
-                    raise ValueError(f"document type {code!r} in {key} must be two letters/digits")
-            _check_distribution(mix, f"document_types.{key}")
+                    raise ValueError(
+                        f"{key}: document type {code!r} must be two upper-case letters/digits"
+                    )
+            try:
+                _check_distribution(mix, "the document-type weights")
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
         return v
 
 
@@ -383,10 +397,13 @@ class OutputConfig(_Strict):
     @model_validator(mode="after")
     def _flags(self) -> OutputConfig:
         if self.overwrite and self.resume:
-            raise ValueError("overwrite and resume exclude each other; set at most one to true")
+            raise ValueError(
+                "resume: cannot be true together with output.overwrite; "
+                "set at most one of output.overwrite and output.resume to true"
+            )
         if self.format != "parquet" and self.compression not in ("auto", "none", "gzip", "zstd"):
             raise ValueError(
-                f"compression {self.compression!r} is a Parquet codec; {self.format} files are "
+                f"compression: {self.compression!r} is a Parquet codec; {self.format} files are "
                 "compressed whole, so use one of auto, none, gzip, zstd"
             )
         return self
@@ -407,7 +424,8 @@ class RuntimeConfig(_Strict):
     def _address(cls, v: str | None) -> str | None:
         if v is not None and not re.fullmatch(r"(tcp|tls|inproc|ucx)://[^\s]+", v):
             raise ValueError(
-                f"cluster must be a Dask scheduler address like tcp://host:8786, got {v!r}"
+                "cluster must be a Dask scheduler address like tcp://host:8786 "
+                "(scheme tcp, tls, inproc or ucx)"
             )
         return v
 
@@ -415,7 +433,7 @@ class RuntimeConfig(_Strict):
     @classmethod
     def _memory(cls, v: str) -> str:
         if not re.fullmatch(r"auto|\d+(\.\d+)?\s*(B|kB|KB|MB|MiB|GB|GiB|TB|TiB)", v):
-            raise ValueError(f"memory_limit must be 'auto' or a size like '4GiB', got {v!r}")
+            raise ValueError("memory_limit must be 'auto' or a size like '4GiB'")
         return v
 
 

@@ -23,7 +23,9 @@ def cdf(weights: Sequence[float] | np.ndarray) -> np.ndarray:
             "weights must be a non-empty vector of non-negative numbers with a positive sum"
         )
     out: np.ndarray = np.cumsum(w) / w.sum()
-    out[-1] = 1.0
+    # from the last positive weight on, exactly 1.0: rounding in the cumsum can leave it a hair
+    # below 1, which would give trailing zero-weight categories the top uniform draws
+    out[np.flatnonzero(w)[-1] :] = 1.0
     return out
 
 
@@ -42,12 +44,16 @@ class GroupedCategorical:
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
         # group i occupies (i, i + 1]; a row of group g looks up g + u with u in [0, 1)
         self._stacked = np.concatenate([c + i for i, c in enumerate(cdfs)])
+        # g + u rounds up to g + 1 for u near 1; such a draw must land on the group's last
+        # category with positive weight, never on a zero-weight one after it
+        last = np.array([np.flatnonzero(np.asarray(w, dtype=np.float64))[-1] for w in groups])
+        self._last = self.offsets + last.astype(np.int64)
 
     def draw(self, rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
         """Index *within its group* of one draw per row of ``group``."""
         g = np.asarray(group, dtype=np.int64)
         flat = np.searchsorted(self._stacked, g + rng.random(g.size), side="right")
-        flat = np.minimum(flat, self.offsets[g] + self.sizes[g] - 1)
+        flat = np.minimum(flat, self._last[g])
         out: np.ndarray = flat - self.offsets[g]
         return out
 
@@ -97,6 +103,8 @@ def amounts_minor(
     cents = np.rint(x * 100.0)
     cents = np.where(to_100, np.rint(x / 100.0) * 10_000.0, cents)
     cents = np.where(to_5, np.rint(x / 5.0) * 500.0, cents)
+    # rounding to 5 or 100 can step past a bound that is not itself a round number
+    cents = np.clip(cents, np.rint(config.min * 100.0), np.rint(config.max * 100.0))
     return np.maximum(cents.astype(np.int64), 1)
 
 

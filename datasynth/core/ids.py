@@ -49,7 +49,11 @@ def journal_entry_ids(
 
     A block holds at most 10**7 entries (the plan guarantees it), so block and row never collide.
     """
-    numbers = np.int64(block_number) * 10**7 + np.asarray(rows, dtype=np.int64)
+    row = np.asarray(rows, dtype=np.int64)
+    # a row outside 7 digits would silently reuse another block's id, so refuse it
+    if row.size and (int(row.min()) < 0 or int(row.max()) >= 10**7):
+        raise OverflowError("a journal-entry row index does not fit in 7 digits")
+    numbers = np.int64(block_number) * 10**7 + row
     return fixed_width_strings(
         journal_entry_prefix(company_code, fiscal_year, fiscal_period), numbers, 11
     )

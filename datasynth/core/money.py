@@ -17,7 +17,10 @@ MAX_MINOR_UNITS = 10**18 - 1
 def decimal_from_minor(minor: np.ndarray) -> pa.Array:
     """Build a ``decimal128(18, 2)`` array from int64 minor units without a Python loop."""
     values = np.ascontiguousarray(minor, dtype=np.int64)
-    if values.size and int(np.abs(values).max()) > MAX_MINOR_UNITS:
+    # compare min and max, not abs(): np.abs(int64 min) wraps around to a negative number
+    if values.size and (
+        int(values.max()) > MAX_MINOR_UNITS or int(values.min()) < -MAX_MINOR_UNITS
+    ):
         raise OverflowError("an amount exceeds decimal128(18, 2)")
     words = np.empty((values.size, 2), dtype=np.int64)
     words[:, 0] = values

@@ -63,8 +63,6 @@ SCHEMA = pa.schema(
 #: partition columns: stored in the directory names (hive style), not inside the files
 PARTITION_COLUMNS = ("fiscal_year", "fiscal_period")
 _AUTOMATED_SOURCES = np.array([s in ("automated", "recurring") for s in SOURCES])
-_ADJUSTMENT = SOURCES.index("adjustment")
-_DOC_TYPE_KEYS = (*BUSINESS_PROCESSES, "adjustment")
 
 
 def _dictionary(indices: np.ndarray, values: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
@@ -141,17 +139,20 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     pick = (rng.random(n) * pool_sizes[persona]).astype(np.int64)
     user = user_lookup[pool_offsets[persona] + pick]
 
+    # the posting template decides the document type (DR customer invoice, KZ vendor payment,
+    # AF depreciation, ...); sources listed in transactions.document_types draw from their mix
     rng = stream(*key, "document_types")
-    doc_groups = [list(t.document_types[k].values()) for k in _DOC_TYPE_KEYS]
-    doc_names = sorted({code for k in _DOC_TYPE_KEYS for code in t.document_types[k]})
-    doc_lookup = [
-        np.array([doc_names.index(c) for c in t.document_types[k]]) for k in _DOC_TYPE_KEYS
-    ]
-    doc_group = np.where(source == _ADJUSTMENT, len(BUSINESS_PROCESSES), process)
-    within = dist.GroupedCategorical(doc_groups).draw(rng, doc_group)
-    flat_lookup = np.concatenate(doc_lookup)
-    doc_offsets = np.concatenate([[0], np.cumsum([len(x) for x in doc_lookup])[:-1]])
-    doc_type = flat_lookup[doc_offsets[doc_group] + within]
+    doc_names = sorted(
+        {*posting.template_document_types, *(c for mix in t.document_types.values() for c in mix)}
+    )
+    template_doc = np.array([doc_names.index(c) for c in posting.template_document_types])
+    doc_type = template_doc[template]
+    for source_name, mix in t.document_types.items():
+        chosen = source == SOURCES.index(source_name)
+        codes = np.array([doc_names.index(c) for c in mix])
+        doc_type = np.where(
+            chosen, codes[dist.draw(rng, dist.cdf(list(mix.values())), n)], doc_type
+        )
 
     rng = stream(*key, "amounts")
     benford = np.zeros(n, dtype=bool)
@@ -193,9 +194,10 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     ones = np.zeros(total_lines, dtype=np.int32)
     persona_names = (*PERSONAS, AUTOMATED_PERSONA)
     columns = [
+        # ids are built once per entry and repeated per line by Arrow's take (10x fewer digits)
         journal_entry_ids(
-            company.code, block.fiscal_year, block.fiscal_period, block.block_number, entry
-        ),
+            company.code, block.fiscal_year, block.fiscal_period, block.block_number, np.arange(n)
+        ).take(pa.array(entry)),
         _dictionary(ones, [company.code]),
         pa.array(np.full(total_lines, block.fiscal_year, dtype=np.int16)),
         pa.array(np.full(total_lines, block.fiscal_period, dtype=np.int8)),

@@ -90,6 +90,7 @@ class PostingModel:
     """Which accounts an entry of a given business process posts to, and how often."""
 
     template_names: tuple[str, ...]
+    template_document_types: tuple[str, ...]
     #: draws a template (global index) per entry from its process (group = process index)
     templates: GroupedCategorical
     template_offset: np.ndarray
@@ -111,6 +112,7 @@ class Master:
 def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
     templates: dict[str, list[dict[str, Any]]] = load("chart_of_accounts")["posting_templates"]
     names: list[str] = []
+    document_types: list[str] = []
     per_process: list[list[float]] = []
     offsets: list[int] = []
     side_groups: list[list[float]] = []
@@ -120,6 +122,7 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
         per_process.append([t["weight"] for t in templates[process]])
         for template in templates[process]:
             names.append(f"{process}: {template['name']}")
+            document_types.append(template["document_type"])
             for side in ("debit", "credit"):
                 accounts: list[int] = []
                 weights: list[float] = []
@@ -133,6 +136,7 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
                 choices.append(np.asarray(accounts, dtype=np.int32))
     return PostingModel(
         template_names=tuple(names),
+        template_document_types=tuple(document_types),
         templates=GroupedCategorical(per_process),
         template_offset=np.asarray(offsets, dtype=np.int64),
         accounts=GroupedCategorical(side_groups),
@@ -147,8 +151,12 @@ def _users(
     rng = stream(config.global_.seed, "users", index)
     t = config.transactions
     weights = np.array([t.personas.get(p, 0.0) for p in PERSONAS])
-    counts = np.floor(weights * t.human_users).astype(int)
+    # every persona with weight gets at least one person; the rest by largest remainder
+    exact = weights / weights.sum() * max(t.human_users, int((weights > 0).sum()))
+    counts = np.floor(exact).astype(int)
     counts[(weights > 0) & (counts == 0)] = 1
+    short = max(t.human_users - int(counts.sum()), 0)
+    counts[np.argsort(-(exact - np.floor(exact)), kind="stable")[:short]] += 1
     rows: list[dict[str, Any]] = []
     persona_users: list[list[int]] = [[] for _ in range(len(PERSONAS) + 1)]
     seen: set[str] = set()

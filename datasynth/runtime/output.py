@@ -46,6 +46,13 @@ def prepare_output(config: DatasynthConfig) -> Path:
     probe = root
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(
+            [
+                f"output.dir: {str(root)!r} cannot be created because {str(probe)!r} is a file, "
+                "not a directory; choose another output.dir"
+            ]
+        )
     if not os.access(probe, os.W_OK | os.X_OK):
         raise ConfigError(
             [

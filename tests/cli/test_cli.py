@@ -39,7 +39,9 @@ def test_console_script_is_the_same_program(tmp_path: Path) -> None:
 
     exe = shutil.which("datasynth")
     assert exe, "the datasynth console script is installed with the package"
-    done = subprocess.run([exe, "info", "+preset=large"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [exe, "info", "+preset=large"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert "journal_entries" in done.stdout
     assert "1,1" in done.stdout  # ~1.14 billion lines planned
@@ -49,8 +51,14 @@ def test_console_script_is_the_same_program(tmp_path: Path) -> None:
 
 def test_overrides_reach_the_run(tmp_path: Path) -> None:
     done = run_cli(
-        ["transactions.count=500", "global.seed=7", "output.format=csv", "runtime.workers=1",
-         "runtime.scheduler=threads", "output.dir=run"],
+        [
+            "transactions.count=500",
+            "global.seed=7",
+            "output.format=csv",
+            "runtime.workers=1",
+            "runtime.scheduler=threads",
+            "output.dir=run",
+        ],
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -61,7 +69,9 @@ def test_overrides_reach_the_run(tmp_path: Path) -> None:
 
 
 def test_init_writes_a_config_that_runs_as_it_is(tmp_path: Path) -> None:
-    done = run_cli(["init", "--industry", "retail", "--complexity", "small", "-o", "my.yaml"], cwd=tmp_path)
+    done = run_cli(
+        ["init", "--industry", "retail", "--complexity", "small", "-o", "my.yaml"], cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "my.yaml").read_text()
     assert "industry: retail" in text and "# " in text and "complexity: small" in text
@@ -72,7 +82,9 @@ def test_init_writes_a_config_that_runs_as_it_is(tmp_path: Path) -> None:
     assert json.loads(valid.stdout)["global"]["industry"] == "retail"
     # edited and passed back in, with a command-line override on top
     (tmp_path / "my.yaml").write_text(text.replace("count: 50000", "count: 800"))
-    run = run_cli(["-c", "my.yaml", "output.dir=edited", "runtime.scheduler=synchronous"], cwd=tmp_path)
+    run = run_cli(
+        ["-c", "my.yaml", "output.dir=edited", "runtime.scheduler=synchronous"], cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     manifest = json.loads((tmp_path / "edited" / "manifest.json").read_text())
     assert manifest["config"]["transactions"]["count"] == 800
@@ -90,7 +102,9 @@ def test_notebook_executes(tmp_path: Path) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(ROOT / "notebooks" / "explore_block.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
     assert (tmp_path / "entries_per_day.png").stat().st_size > 5_000
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]

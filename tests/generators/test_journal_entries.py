@@ -26,7 +26,9 @@ OVERRIDES = (
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[datasynth.DatasynthConfig, Path, pa.Table]:
+def run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[datasynth.DatasynthConfig, Path, pa.Table]:
     out = tmp_path_factory.mktemp("je") / "out"
     cfg = datasynth.load_config([*OVERRIDES, f"output.dir={out}"])
     datasynth.generate(cfg)
@@ -67,7 +69,9 @@ def test_every_entry_balances_exactly(entries: pa.Table) -> None:
     assert pc.all(pc.equal(entries["debit_sum"], entries["credit_sum"])).as_py()
 
 
-def test_lines_have_exactly_one_positive_side(run: tuple[datasynth.DatasynthConfig, Path, pa.Table]) -> None:
+def test_lines_have_exactly_one_positive_side(
+    run: tuple[datasynth.DatasynthConfig, Path, pa.Table],
+) -> None:
     _, _, t = run
     debit = minor_from_decimal(t["debit_amount"])
     credit = minor_from_decimal(t["credit_amount"])
@@ -80,16 +84,24 @@ def test_header_fields_constant_within_entry(entries: pa.Table) -> None:
     assert pc.all(pc.equal(entries["posting_date_min"], entries["posting_date_max"])).as_py()
 
 
-def test_dates_inside_period_and_fiscal_calendar(run: tuple[datasynth.DatasynthConfig, Path, pa.Table]) -> None:
+def test_dates_inside_period_and_fiscal_calendar(
+    run: tuple[datasynth.DatasynthConfig, Path, pa.Table],
+) -> None:
     cfg, _, t = run
     start, stop = cfg.global_.start_date, cfg.global_.stop_date
     assert pc.min(t["posting_date"]).as_py() >= start
     assert pc.max(t["posting_date"]).as_py() < stop
     assert pc.all(pc.less_equal(t["document_date"], t["posting_date"])).as_py()
     # fiscal year/period (from the hive path) follow each company's fiscal year variant
-    sample = t.select(["company_code", "posting_date", "fiscal_year", "fiscal_period"]).slice(0, 200_000)
-    variant_start = {c.code: {"K4": 1, "V3": 4, "V6": 7, "V9": 10}[c.fiscal_year_variant] for c in cfg.companies}
-    for code, day, fy, fp in zip(*(sample[c].to_pylist() for c in sample.column_names), strict=True):
+    sample = t.select(["company_code", "posting_date", "fiscal_year", "fiscal_period"]).slice(
+        0, 200_000
+    )
+    variant_start = {
+        c.code: {"K4": 1, "V3": 4, "V6": 7, "V9": 10}[c.fiscal_year_variant] for c in cfg.companies
+    }
+    for code, day, fy, fp in zip(
+        *(sample[c].to_pylist() for c in sample.column_names), strict=True
+    ):
         first = variant_start[code]
         assert fp == (day.month - first) % 12 + 1
         assert fy == (day.year if day.month >= first else day.year - 1)
@@ -105,17 +117,27 @@ def test_accounts_exist_in_chart(run: tuple[datasynth.DatasynthConfig, Path, pa.
     assert len(used) > 50
     users = set(pq.read_table(out / "master_data" / "users.parquet")["user_id"].to_pylist())
     assert set(pc.unique(t["created_by"].cast(pa.string())).to_pylist()) <= users
-    centers = set(pq.read_table(out / "master_data" / "cost_centers.parquet")["cost_center"].to_pylist())
+    centers = set(
+        pq.read_table(out / "master_data" / "cost_centers.parquet")["cost_center"].to_pylist()
+    )
     used_cc = set(pc.unique(t["cost_center"].cast(pa.string()).drop_null()).to_pylist())
     assert used_cc and used_cc <= centers
     # cost centers exactly on the accounts that require one
-    requires = dict(zip(chart["account_number"].to_pylist(), chart["requires_cost_center"].to_pylist(), strict=True))
+    requires = dict(
+        zip(
+            chart["account_number"].to_pylist(),
+            chart["requires_cost_center"].to_pylist(),
+            strict=True,
+        )
+    )
     needs = np.array([requires[a] for a in t["gl_account"].cast(pa.string()).to_pylist()[:100_000]])
     has = t["cost_center"].slice(0, 100_000).is_valid().to_numpy(zero_copy_only=False)
     assert np.array_equal(needs, has)
 
 
-def test_ids_unique_per_entry(run: tuple[datasynth.DatasynthConfig, Path, pa.Table], entries: pa.Table) -> None:
+def test_ids_unique_per_entry(
+    run: tuple[datasynth.DatasynthConfig, Path, pa.Table], entries: pa.Table
+) -> None:
     _, _, t = run
     keys = pc.binary_join_element_wise(t["document_id"], t["line_number"].cast(pa.string()), "#")
     assert pc.count_distinct(keys).as_py() == t.num_rows
@@ -136,7 +158,9 @@ def test_benford_mad_on_100k_amounts(run: tuple[datasynth.DatasynthConfig, Path,
     assert mad <= 0.006, f"Benford MAD {mad:.4f} above Nigrini's close-conformity bound"
 
 
-def test_line_count_distribution_matches_reference(run: tuple[datasynth.DatasynthConfig, Path, pa.Table], entries: pa.Table) -> None:
+def test_line_count_distribution_matches_reference(
+    run: tuple[datasynth.DatasynthConfig, Path, pa.Table], entries: pa.Table
+) -> None:
     from scipy import stats
 
     cfg, _, _ = run
@@ -158,7 +182,9 @@ def test_line_count_distribution_matches_reference(run: tuple[datasynth.Datasynt
     assert abs((counts == 4).mean() - 0.1663) < 0.01
 
 
-def test_period_end_spikes_and_weekend_dip(run: tuple[datasynth.DatasynthConfig, Path, pa.Table], entries: pa.Table) -> None:
+def test_period_end_spikes_and_weekend_dip(
+    run: tuple[datasynth.DatasynthConfig, Path, pa.Table], entries: pa.Table
+) -> None:
     days = entries["posting_date_min"].to_pylist()
     per_day: dict[dt.date, int] = {}
     for d in days:
@@ -174,14 +200,18 @@ def test_period_end_spikes_and_weekend_dip(run: tuple[datasynth.DatasynthConfig,
 
     weekday_mid = mean(lambda d: d.weekday() < 5 and 8 <= d.day <= 20)
     weekend_mid = mean(lambda d: d.weekday() >= 5 and 8 <= d.day <= 20)
-    month_end = mean(lambda d: d.weekday() < 5 and last_days(d) <= 5 and d.month not in (3, 6, 9, 12))
+    month_end = mean(
+        lambda d: d.weekday() < 5 and last_days(d) <= 5 and d.month not in (3, 6, 9, 12)
+    )
     quarter_end = mean(lambda d: d.weekday() < 5 and last_days(d) <= 5 and d.month in (3, 6, 9))
     assert weekend_mid < 0.3 * weekday_mid
     assert month_end > 1.8 * weekday_mid
     assert quarter_end > 1.3 * month_end
 
 
-def test_company_volume_weights_and_source_mix(run: tuple[datasynth.DatasynthConfig, Path, pa.Table], entries: pa.Table) -> None:
+def test_company_volume_weights_and_source_mix(
+    run: tuple[datasynth.DatasynthConfig, Path, pa.Table], entries: pa.Table
+) -> None:
     cfg, _, _ = run
     companies = pc.value_counts(pc.utf8_slice_codeunits(entries["document_id"], 3, 7)).to_pylist()
     share = {c["values"]: c["counts"] / entries.num_rows for c in companies}

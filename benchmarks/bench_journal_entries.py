@@ -1,0 +1,191 @@
+"""Journal-line throughput: datasynth against a raw numpy + pyarrow baseline, in one run.
+
+    python benchmarks/bench_journal_entries.py                 # ~10M lines, 2 workers
+    python benchmarks/bench_journal_entries.py --lines 50000000 --memory
+
+Both sides use the same number of worker processes, the same block size and the same Parquet
+settings (zstd, dictionary only on dictionary columns, decimals stored as integers). The
+baseline builds a table of the journal-entry schema from random values and writes it, which is
+the floor for any generator; datasynth's ratio to it is the number to watch, because absolute
+speed on a shared machine is noisy. ``--memory`` also compares the peak RSS per worker of a
+5M-line and a 50M-line run (it should not grow with the total).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+import datasynth
+from datasynth.core.ids import fixed_width_strings
+from datasynth.core.money import decimal_from_minor
+from datasynth.generators.journal_entries import PARTITION_COLUMNS, SCHEMA
+from datasynth.sinks.files import write_table
+
+LINES_PER_ENTRY = 11.4
+
+
+def _random_block(args: tuple[int, int, str]) -> dict[str, int]:
+    """Baseline task: random values in the journal-entry schema, written like datasynth does."""
+    index, rows, root = args
+    rng = np.random.default_rng(index)
+    schema = pa.schema([f for f in SCHEMA if f.name not in PARTITION_COLUMNS])
+    arrays: list[pa.Array] = []
+    for field in schema:
+        t = field.type
+        if field.name == "document_id":
+            arrays.append(
+                fixed_width_strings("JE-1000-202401-", np.sort(rng.integers(0, 10**11, rows)), 11)
+            )
+        elif pa.types.is_dictionary(t):
+            vocab = pa.array([f"value-{i:04d}" for i in range(200)])
+            arrays.append(
+                pa.DictionaryArray.from_arrays(
+                    pa.array(rng.integers(0, 200, rows, dtype=np.int32)), vocab
+                )
+            )
+        elif pa.types.is_decimal(t):
+            arrays.append(decimal_from_minor(rng.integers(1, 10**8, rows)))
+        elif pa.types.is_date(t):
+            arrays.append(
+                pa.array(rng.integers(19_700, 19_800, rows).astype(np.int32), pa.date32())
+            )
+        elif pa.types.is_timestamp(t):
+            arrays.append(pa.array(rng.integers(0, 10**12, rows), t))
+        elif pa.types.is_integer(t):
+            arrays.append(pa.array(rng.integers(1, 100, rows).astype(t.to_pandas_dtype())))
+        elif pa.types.is_boolean(t):
+            arrays.append(pa.array(rng.random(rows) < 0.01))
+        else:
+            arrays.append(pa.nulls(rows, t))
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    record = write_table(
+        table,
+        Path(root),
+        f"part-{index:05d}.parquet",
+        table_name="baseline",
+        block=index,
+        fmt="parquet",
+        compression="zstd",
+    )
+    return {
+        "rows": record.rows,
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+
+
+def run_baseline(lines: int, block_rows: int, workers: int, root: Path) -> dict[str, Any]:
+    blocks = [
+        (i, min(block_rows, lines - i * block_rows), str(root))
+        for i in range(-(-lines // block_rows))
+    ]
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        pool.map(_random_block, blocks[:workers])  # warm the workers (imports) outside the timing
+        start = time.perf_counter()
+        results = pool.map(_random_block, blocks, chunksize=1)
+        seconds = time.perf_counter() - start
+    rows = sum(r["rows"] for r in results)
+    return {"rows": rows, "seconds": seconds, "rows_per_s_per_core": rows / seconds / workers}
+
+
+def run_datasynth(
+    lines: int, block_rows: int, workers: int, root: Path, scheduler: str
+) -> dict[str, Any]:
+    cfg = datasynth.load_config(
+        [
+            f"transactions.count={round(lines / LINES_PER_ENTRY)}",
+            "global.period_months=12",
+            f"runtime.block_rows={block_rows}",
+            f"runtime.workers={workers}",
+            f"runtime.scheduler={scheduler}",
+            "runtime.progress=false",
+            f"output.dir={root}",
+            "output.overwrite=true",
+        ]
+    )
+    result = datasynth.generate(cfg)
+    return {
+        "rows": result.rows,
+        "seconds": result.seconds,
+        "rows_per_s_per_core": result.rows / result.seconds / workers,
+        "blocks": result.manifest["plan"]["blocks"],
+        "peak_rss_per_worker_mib": round(result.peak_rss / 2**20, 1),
+        "bytes": sum(t["bytes"] for t in result.manifest["tables"].values()),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--block-rows", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--scheduler", default="processes", choices=["processes", "distributed"])
+    parser.add_argument(
+        "--memory", action="store_true", help="also compare peak RSS of 5M and 50M lines"
+    )
+    parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="datasynth-bench-"))
+    try:
+        ours = run_datasynth(
+            args.lines, args.block_rows, args.workers, tmp / "datasynth", args.scheduler
+        )
+        base = run_baseline(ours["rows"], args.block_rows, args.workers, tmp / "baseline")
+        shutil.rmtree(tmp / "baseline", ignore_errors=True)
+        report: dict[str, Any] = {
+            "machine": {
+                "cores": os.cpu_count(),
+                "python": sys.version.split()[0],
+                "numpy": np.__version__,
+                "pyarrow": pa.__version__,
+            },
+            "workers": args.workers,
+            "scheduler": args.scheduler,
+            "datasynth": ours,
+            "baseline": base,
+            "ratio_to_baseline": round(
+                ours["rows_per_s_per_core"] / base["rows_per_s_per_core"], 3
+            ),
+        }
+        if args.memory:
+            peaks = {}
+            for lines in (5_000_000, 50_000_000):
+                shutil.rmtree(tmp / "datasynth", ignore_errors=True)
+                peaks[lines] = run_datasynth(
+                    lines, args.block_rows, args.workers, tmp / "datasynth", args.scheduler
+                )
+            report["memory"] = {
+                f"{k // 1_000_000}M_lines": {
+                    "peak_rss_per_worker_mib": v["peak_rss_per_worker_mib"],
+                    "rows_per_s_per_core": round(v["rows_per_s_per_core"]),
+                }
+                for k, v in peaks.items()
+            }
+            small, large = (peaks[k]["peak_rss_per_worker_mib"] for k in (5_000_000, 50_000_000))
+            report["memory"]["ratio_50M_to_5M"] = round(large / small, 3)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,363 @@
+"""Bad configurations fail early with a message that names the key, the value and what is allowed.
+
+Every case goes through the public entry points (``load_config`` and ``prepare_output``); a few
+also go through the real command line, which must exit with status 2 and write nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from datasynth.config import ConfigError, DatasynthConfig, load_config
+from datasynth.runtime.output import prepare_output
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A bad configuration and what its one problem message must say."""
+
+    overrides: tuple[str, ...]
+    key: str  # the message starts with "<key>: "
+    says: tuple[str, ...]  # further substrings: the bad value, what is allowed, the hint
+    yaml: str | None = None  # a config file (passed as config_file) instead of conf/config.yaml
+
+
+CASES: dict[str, Bad] = {
+    "typo-key-suggests-count": Bad(
+        ("transactions.cont=5",),
+        "transactions.cont",
+        ("unknown key", "did you mean 'transactions.count'?", "allowed here: count, annual_volume"),
+    ),
+    "unknown-section-in-config-file": Bad(
+        (),
+        "transaction",
+        (
+            "unknown key",
+            "{'count': 5}",
+            "did you mean 'transactions'?",
+            "allowed here: global, companies, chart_of_accounts, transactions, output, runtime",
+        ),
+        yaml="transaction:\n  count: 5\n",
+    ),
+    "unknown-section-override": Bad(
+        ("globl.seed=1",),
+        "globl",
+        ("unknown key", "did you mean 'global'?", "allowed here: global, companies"),
+    ),
+    "wrong-type-count": Bad(
+        ("transactions.count=abc",),
+        "transactions.count",
+        ("valid integer", "(got 'abc')"),
+    ),
+    "negative-count": Bad(
+        ("transactions.count=-1",),
+        "transactions.count",
+        ("greater than or equal to 0", "(got -1)"),
+    ),
+    "probability-above-one": Bad(
+        ("transactions.working_hours.human_after_hours=1.5",),
+        "transactions.working_hours.human_after_hours",
+        ("less than or equal to 1", "(got 1.5)"),
+    ),
+    "benford-exempt-unknown-source": Bad(
+        ("transactions.benford.exempt_sources=[bogus]",),
+        "transactions.benford.exempt_sources[0]",
+        ("must be one of 'manual', 'automated', 'recurring' or 'adjustment'", "(got 'bogus')"),
+    ),
+    "amounts-max-below-min": Bad(
+        ("transactions.amounts.min=5", "transactions.amounts.max=1"),
+        "transactions.amounts.max",
+        ("must be greater than min (5.0)", "(got 1)"),
+    ),
+    "sources-do-not-sum-to-one": Bad(
+        ("transactions.sources.manual=0.5",),
+        "transactions.sources",
+        ("must sum to 1", "sum to 1.3;", "'manual': 0.5"),
+    ),
+    "sources-unknown-name": Bad(
+        ("+transactions.sources.bogus=0.1",),
+        "transactions.sources.bogus",
+        ("must be one of 'manual', 'automated', 'recurring' or 'adjustment'", "(got 'bogus')"),
+    ),
+    "business-processes-do-not-sum-to-one": Bad(
+        ("transactions.business_processes.O2C=0.9",),
+        "transactions.business_processes",
+        ("must sum to 1", "sum to 1.55;", "'O2C': 0.9"),
+    ),
+    "personas-do-not-sum-to-one": Bad(
+        ("transactions.personas.manager=0.9",),
+        "transactions.personas",
+        ("must sum to 1", "sum to 1.75;", "'manager': 0.9"),
+    ),
+    "line-counts-do-not-sum-to-one": Bad(
+        ("transactions.line_counts.2=0.9",),
+        "transactions.line_counts",
+        ("must sum to 1", "sum to 1.2932;"),
+    ),
+    "debit-credit-split-does-not-sum-to-one": Bad(
+        ("transactions.debit_credit_split.equal=0.5",),
+        "transactions.debit_credit_split",
+        ("must sum to 1", "sum to 0.68;", "'equal': 0.5"),
+    ),
+    "document-types-adjustment-does-not-sum-to-one": Bad(
+        ("transactions.document_types.adjustment.AB=0.9",),
+        "transactions.document_types.adjustment",
+        ("must sum to 1", "sum to 1.3;", "'AB': 0.9"),
+    ),
+    "document-types-unknown-source": Bad(
+        ("+transactions.document_types.manaul={SA: 1.0}",),
+        "transactions.document_types.manaul",
+        ("manual",),
+    ),
+    "unknown-country": Bad(
+        ("companies.0.country=XX",),
+        "companies[0].country",
+        ("no public-holiday calendar", "'XX'"),
+    ),
+    "line-bucket-below-two": Bad(
+        ("+transactions.line_counts.1=0.1",),
+        "transactions.line_counts",
+        ("bucket '1'", "within 2..9999"),
+    ),
+    "line-bucket-malformed": Bad(
+        ("+transactions.line_counts.abc=0.0",),
+        "transactions.line_counts",
+        ("bucket 'abc'", "a number like '2' or a range '10-99'"),
+    ),
+    "line-buckets-overlap": Bad(
+        ("+transactions.line_counts.10=0.0",),
+        "transactions.line_counts",
+        ("'10' and '10-99' overlap", "disjoint"),
+    ),
+    "line-buckets-overlap-in-config-file": Bad(
+        (),
+        "transactions.line_counts",
+        ("'2' and '2-3' overlap", "disjoint"),
+        yaml='transactions:\n  line_counts: {"2": 0.5, "2-3": 0.5}\n',
+    ),
+    "append-existing-line-bucket": Bad(
+        ("+transactions.line_counts.9=0.0",),
+        "transactions.line_counts.9",
+        ("already exists", "drop the '+'"),
+    ),
+    "end-date-before-start-date": Bad(
+        ("global.end_date=2023-01-01",),
+        "global.end_date",
+        ("2023-01-01 is before start_date 2024-01-01", "(got '2023-01-01')"),
+    ),
+    "unknown-preset-suggests-large": Bad(
+        ("+preset=lage",),
+        "preset",
+        (
+            "unknown preset 'lage'",
+            "did you mean 'large'?",
+            "available presets: demo, financial_services, healthcare, large",
+        ),
+    ),
+    "lower-case-group-currency": Bad(
+        ("global.group_currency=usd",),
+        "global.group_currency",
+        ("3-letter upper-case ISO 4217 code", "(got 'usd')"),
+    ),
+    "lower-case-company-country": Bad(
+        ("companies.0.country=usa",),
+        "companies[0].country",
+        ("[A-Z]{2}", "(got 'usa')"),
+    ),
+    "unknown-industry": Bad(
+        ("global.industry=mining",),
+        "global.industry",
+        ("must be one of 'manufacturing', 'retail'", "(got 'mining')"),
+    ),
+    "duplicate-company-codes-in-config-file": Bad(
+        (),
+        "companies",
+        ("company codes must be unique", "repeated: ['1000']"),
+        yaml=(
+            "companies:\n"
+            '  - {code: "1000", name: Alpha Inc., currency: USD, country: US}\n'
+            '  - {code: "1000", name: Beta GmbH, currency: EUR, country: DE}\n'
+        ),
+    ),
+    "valid-key-left-out-of-config-file": Bad(
+        ("output.format=csv",),
+        "output.format",
+        ("no 'output'", "add it with '+output.format=VALUE'"),
+        yaml='companies:\n  - {code: "1000", name: Alpha Inc.}\n',
+    ),
+    "period-months-zero": Bad(
+        ("global.period_months=0",),
+        "global.period_months",
+        ("greater than or equal to 1", "(got 0)"),
+    ),
+    "period-months-121": Bad(
+        ("global.period_months=121",),
+        "global.period_months",
+        ("less than or equal to 120", "(got 121)"),
+    ),
+    "unknown-scheduler": Bad(
+        ("runtime.scheduler=thread",),
+        "runtime.scheduler",
+        (
+            "must be one of 'synchronous', 'threads', 'processes' or 'distributed'",
+            "(got 'thread')",
+        ),
+    ),
+    "unknown-output-format": Bad(
+        ("output.format=xml",),
+        "output.format",
+        ("must be one of 'parquet', 'csv' or 'jsonl'", "(got 'xml')"),
+    ),
+    "cluster-without-scheme": Bad(
+        ("runtime.cluster=localhost:8786",),
+        "runtime.cluster",
+        ("Dask scheduler address like tcp://host:8786", "(got 'localhost:8786')"),
+    ),
+    "overwrite-and-resume": Bad(
+        ("output.overwrite=true", "output.resume=true"),
+        "output.resume",
+        ("output.overwrite", "at most one", "(got True)"),
+    ),
+    "csv-with-snappy": Bad(
+        ("output.format=csv", "output.compression=snappy"),
+        "output.compression",
+        ("'snappy' is a Parquet codec", "use one of auto, none, gzip, zstd", "(got 'snappy')"),
+    ),
+}
+
+
+def _load(case: Bad, tmp_path: Path) -> ConfigError:
+    config_file = None
+    if case.yaml is not None:
+        config_file = tmp_path / "bad.yaml"
+        config_file.write_text(case.yaml)
+    with pytest.raises(ConfigError) as info:
+        load_config(list(case.overrides), config_file)
+    return info.value
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(CASES) >= 18
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_configuration_is_explained(name: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    error = _load(case, tmp_path)
+    assert len(error.problems) == 1, error.problems
+    message = error.problems[0]
+    assert message.startswith(f"{case.key}: "), message
+    for text in case.says:
+        assert text in message, f"{text!r} not in {message!r}"
+    assert str(error) == message
+
+
+# ---- output directories (checked by prepare_output, before anything is written) ------------
+
+
+def _config_for(out: Path, *overrides: str) -> DatasynthConfig:
+    return load_config([f"output.dir={out}", *overrides])
+
+
+def test_output_dir_with_complete_run_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    with pytest.raises(ConfigError) as info:
+        prepare_output(_config_for(out))
+    (message,) = info.value.problems
+    assert message.startswith("output.dir: ")
+    assert repr(str(out)) in message
+    assert "already holds a complete run (manifest.json)" in message
+    assert "set output.overwrite=true" in message
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+
+
+def test_output_dir_under_a_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    out = blocker / "out"
+    with pytest.raises(ConfigError) as info:
+        prepare_output(_config_for(out))
+    (message,) = info.value.problems
+    assert message.startswith("output.dir: ")
+    assert repr(str(out)) in message
+    assert f"{str(blocker)!r} is a file, not a directory" in message
+    assert blocker.read_text() == "x"
+
+
+def test_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.write_text("x")
+    with pytest.raises(ConfigError) as info:
+        prepare_output(_config_for(out))
+    (message,) = info.value.problems
+    assert message.startswith("output.dir: ")
+    assert f"{str(out)!r} exists and is not a directory" in message
+
+
+def test_output_dir_without_write_permission_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as root: a 0o500 directory is still writable")
+        out = locked / "out"
+        with pytest.raises(ConfigError) as info:
+            prepare_output(_config_for(out))
+        (message,) = info.value.problems
+        assert message.startswith("output.dir: ")
+        assert f"{str(out)!r} is not writable" in message
+        assert "choose another output.dir" in message
+        assert not out.exists()
+    finally:
+        locked.chmod(0o700)
+
+
+# ---- the real command line ------------------------------------------------------------------
+
+CLI_CASES = [
+    "typo-key-suggests-count",
+    "unknown-preset-suggests-large",
+    "sources-do-not-sum-to-one",
+    "csv-with-snappy",
+    "duplicate-company-codes-in-config-file",
+]
+
+
+@pytest.mark.parametrize("name", CLI_CASES)
+def test_cli_exits_2_and_writes_nothing(name: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    out = tmp_path / "out"
+    args = [*case.overrides, f"output.dir={out}"]
+    if case.yaml is not None:  # the file may leave `output` out: '++' adds or overrides
+        (tmp_path / "bad.yaml").write_text(case.yaml)
+        args = ["generate", "-c", "bad.yaml", *case.overrides, f"++output.dir={out}"]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run_cli(args, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "datasynth: invalid configuration:" in proc.stderr
+    assert f"  - {case.key}: " in proc.stderr
+    for text in case.says:
+        assert text in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no outputs/ or .hydra either
+
+
+def test_cli_refuses_a_complete_run_with_exit_2(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    proc = run_cli(["generate", f"output.dir={out}", "runtime.scheduler=synchronous"], tmp_path, 60)
+    assert proc.returncode == 2, proc.stderr
+    assert "output.dir: " in proc.stderr
+    assert "already holds a complete run" in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
