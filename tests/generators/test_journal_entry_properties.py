@@ -1,0 +1,67 @@
+"""Property tests: any valid configuration yields balanced, well-formed journal entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import datasynth
+from datasynth.core.money import minor_from_decimal
+
+
+@st.composite
+def overrides(draw: st.DrawFn) -> list[str]:
+    split = draw(st.lists(st.integers(0, 10), min_size=3, max_size=3).filter(lambda w: sum(w) > 0))
+    total = sum(split)
+    equal, more_debit, more_credit = (w / total for w in split)
+    lo = draw(st.integers(2, 30))
+    hi = draw(st.integers(lo, 60))
+    p_small = draw(st.sampled_from([0.5, 0.8, 1.0]))
+    start = draw(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 1)))
+    return [
+        f"global.seed={draw(st.integers(0, 2**32))}",
+        f"global.start_date={start.isoformat()}",
+        f"global.period_months={draw(st.integers(1, 3))}",
+        f"transactions.count={draw(st.integers(1, 400))}",
+        "~transactions.line_counts",
+        f"+transactions.line_counts={{{lo}-{hi}: {p_small}, 100-120: {1 - p_small:.2f}}}"
+        if p_small < 1
+        else f"+transactions.line_counts={{{lo}-{hi}: 1.0}}",
+        f"transactions.debit_credit_split={{equal: {equal}, more_debit: {more_debit}, "
+        f"more_credit: {more_credit}}}",
+        f"transactions.amounts.lognormal_mu={draw(st.floats(0.0, 12.0))}",
+        f"transactions.amounts.lognormal_sigma={draw(st.floats(0.1, 4.0))}",
+        f"transactions.benford.enabled={draw(st.booleans())}",
+        f"runtime.block_rows={draw(st.sampled_from([1000, 5000, 100000]))}",
+    ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(overrides())
+def test_every_block_balances_and_stays_in_its_period(args: list[str]) -> None:
+    cfg = datasynth.load_config(args)
+    plan = datasynth.plan(cfg)
+    assert sum(b.entries for b in plan.blocks) == cfg.transactions.count
+    seen_ids: set[str] = set()
+    for block in plan.blocks:
+        t = datasynth.generate_block(cfg, "journal_entries", block.index)
+        debit = minor_from_decimal(t["debit_amount"])
+        credit = minor_from_decimal(t["credit_amount"])
+        assert np.all((debit > 0) ^ (credit > 0))
+        sums = (
+            pa.table({"id": t["document_id"], "d": debit, "c": credit})
+            .group_by("id")
+            .aggregate([("d", "sum"), ("c", "sum")])
+        )
+        assert sums.num_rows == block.entries
+        assert sums["d_sum"].equals(sums["c_sum"])
+        assert seen_ids.isdisjoint(sums["id"].to_pylist())
+        seen_ids.update(sums["id"].to_pylist())
+        assert pc.min(t["posting_date"]).as_py() >= block.first
+        assert pc.max(t["posting_date"]).as_py() < block.stop
+        assert set(t["fiscal_period"].to_pylist()) == {block.fiscal_period}
