@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -95,14 +96,17 @@ def render(plain: dict[str, Any], comments: dict[str, str]) -> str:
 
 
 def write_init(industry: str, complexity: str, path: Path, force: bool = False) -> Path:
+    if path.is_dir():
+        raise ConfigError([f"init -o: {str(path)!r} is a directory; name a file such as my.yaml"])
     if path.exists() and not force:
         raise ConfigError(
-            [f"init: {str(path)!r} exists; pass --force to replace it or choose another -o"]
+            [f"init -o: {str(path)!r} exists; pass --force to replace it or choose another -o"]
         )
     coa, volume = COMPLEXITY[complexity]
     config = load_config(
         [
             f"+preset={industry}",
+            "global.period_months=12",
             f"chart_of_accounts.complexity={coa}",
             f"transactions.count={volume}",
         ]
@@ -116,8 +120,12 @@ def write_init(industry: str, complexity: str, path: Path, force: bool = False) 
         "# Command-line overrides still apply on top: datasynth -c FILE global.seed=7\n"
     )
     text = header + render(plain, key_comments())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.inprogress")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.inprogress")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError([f"init -o: cannot write {str(path)!r}: {exc.strerror}"]) from None
     return path

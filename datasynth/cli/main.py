@@ -14,7 +14,7 @@ from pathlib import Path
 
 from datasynth.config.errors import ConfigError
 from datasynth.config.loading import load_config
-from datasynth.config.models import DatasynthConfig
+from datasynth.config.models import INDUSTRIES, DatasynthConfig
 
 COMMANDS = ("generate", "validate", "info", "init")
 EXIT_CONFIG = 2
@@ -42,11 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "generate":
             p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p = sub.add_parser("init", help="write a complete, commented configuration file")
-    p.add_argument(
-        "--industry",
-        default="manufacturing",
-        choices=["manufacturing", "retail", "financial_services", "healthcare", "technology"],
-    )
+    p.add_argument("--industry", default="manufacturing", choices=INDUSTRIES)
     p.add_argument("--complexity", default="medium", choices=["small", "medium", "large"])
     p.add_argument(
         "-o", "--output", default="datasynth.yaml", help="file to write (default datasynth.yaml)"
@@ -93,9 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _validate(config: DatasynthConfig) -> int:
     import json
 
+    from datasynth.runtime.output import check_output
     from datasynth.runtime.plan import build_plan
 
     plan = build_plan(config)
+    check_output(config)  # the same checks a run makes, without writing anything
     print(json.dumps(config.to_plain(), indent=2, default=str))
     print(
         f"configuration is valid: {len(plan.blocks)} journal-entry blocks, "

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from datasynth.config.errors import ConfigError
@@ -73,6 +74,11 @@ def compose_plain(
                 cfg_container = OmegaConf.to_container(cfg, resolve=True)
         except (HydraException, OmegaConfBaseException) as exc:
             raise ConfigError([_explain_hydra_error(exc, overrides)]) from None
+        except yaml.YAMLError as exc:
+            where = str(config_file) if config_file is not None else "conf/config.yaml"
+            raise ConfigError(
+                [f"--config: {where!r} is not valid YAML: {' '.join(str(exc).split())}"]
+            ) from None
     if not isinstance(cfg_container, dict):
         raise ConfigError(
             ["the configuration must be a mapping of sections (global, companies, ...)"]

@@ -51,7 +51,8 @@ _LINE_BUCKET = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # lax types let YAML strings become dates; NaN and infinity are never meaningful here
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -171,7 +172,8 @@ class AmountConfig(_Strict):
     """Log-normal entry totals with round-number bias (reference defaults: mu 7, sigma 2.5)."""
 
     min: float = Field(default=0.01, gt=0.0)
-    max: float = Field(default=100_000_000.0, gt=0.0, le=9_000_000_000_000.0)
+    # an entry of 9,999 lines at the maximum must still fit decimal128(18, 2) (< 10**16 units)
+    max: float = Field(default=100_000_000.0, gt=0.0, le=100_000_000_000.0)
     lognormal_mu: float = 7.0
     lognormal_sigma: float = Field(default=2.5, gt=0.0, le=10.0)
     round_to_100_probability: Probability = 0.25
@@ -410,7 +412,8 @@ class OutputConfig(_Strict):
 
 
 class RuntimeConfig(_Strict):
-    """How the task graph runs. Never changes *what* is generated, only how fast."""
+    """How the task graph runs. Only ``block_rows`` changes *what* is generated (it decides the
+    blocks, and every block has its own random streams); the rest changes only speed."""
 
     scheduler: Scheduler = "processes"
     workers: int = Field(default=2, ge=1, le=4096)
@@ -449,7 +452,9 @@ class DatasynthConfig(_Strict):
     output: OutputConfig = OutputConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     @field_validator("companies")
     @classmethod

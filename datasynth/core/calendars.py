@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -68,12 +68,7 @@ def _holiday_days(country: str, first_year: int, last_year: int) -> frozenset[in
     return frozenset((d - dt.date(1970, 1, 1)).days for d in calendar)
 
 
-def supported_countries() -> frozenset[str]:
-    import holidays
-
-    return frozenset(holidays.list_supported_countries())
-
-
+@lru_cache(maxsize=256)
 def day_weights(
     calendar: CalendarConfig,
     industry: str,
@@ -82,7 +77,10 @@ def day_weights(
     start: dt.date,
     stop: dt.date,
 ) -> np.ndarray:
-    """Relative posting activity for every day of ``[start, stop)`` (float64, >= 0)."""
+    """Relative posting activity for every day of ``[start, stop)`` (float64, >= 0).
+
+    Cached per arguments (the plan and the master data both need it); the array is read-only.
+    """
     days = day_numbers(start, stop)
     as_dates = days.astype("datetime64[D]")
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; Monday == 0
@@ -117,6 +115,7 @@ def day_weights(
             np.where(fiscal_month % 3 == 2, pe.quarter_end, pe.month_end),
         )
         weights = np.where(in_lead, weights * multiplier, weights)
+    weights.setflags(write=False)
     return weights
 
 

@@ -79,20 +79,31 @@ def debit_line_counts(
 
 
 def amounts_minor(
-    rng: np.random.Generator, n: int, config: AmountConfig, benford: np.ndarray
+    rng: np.random.Generator,
+    n: int,
+    config: AmountConfig,
+    benford: np.ndarray,
+    scale: float = 1.0,
+    unit: int = 1,
 ) -> np.ndarray:
-    """Entry totals in minor units (cents), log-normal with round-number bias.
+    """Entry totals in hundredths (cents), log-normal with round-number bias.
 
+    ``scale`` converts the configured amounts (group currency) into the company's currency;
+    ``unit`` is the smallest amount in hundredths (1 for two-decimal currencies, 100 for
+    currencies without minor units such as JPY), and every result is a multiple of it.
     Rows where ``benford`` is true keep the log-normal's decade but draw the position inside the
     decade log-uniformly, so their first digits follow Benford's law exactly before rounding;
     the others are plain log-normal. Rounding to hundreds applies only from 1,000 and to fives
     from 100 up, so it moves few first digits.
     """
-    x = np.exp(config.lognormal_mu + config.lognormal_sigma * rng.standard_normal(n))
-    x = np.clip(x, config.min, config.max)
+    low, high = config.min * scale, config.max * scale
+    x = np.exp(
+        config.lognormal_mu + np.log(scale) + config.lognormal_sigma * rng.standard_normal(n)
+    )
+    x = np.clip(x, low, high)
     mantissa = rng.random(n)
     decade = np.floor(np.log10(x))
-    x = np.where(benford, np.clip(10.0 ** (decade + mantissa), config.min, config.max), x)
+    x = np.where(benford, np.clip(10.0 ** (decade + mantissa), low, high), x)
     r = rng.random(n)
     to_100 = (r < config.round_to_100_probability) & (x >= 1000.0)
     to_5 = (
@@ -100,12 +111,14 @@ def amounts_minor(
         & (r < config.round_to_100_probability + config.round_to_5_probability)
         & (x >= 100.0)
     )
-    cents = np.rint(x * 100.0)
+    cents = np.rint(x * 100.0 / unit) * unit
     cents = np.where(to_100, np.rint(x / 100.0) * 10_000.0, cents)
     cents = np.where(to_5, np.rint(x / 5.0) * 500.0, cents)
     # rounding to 5 or 100 can step past a bound that is not itself a round number
-    cents = np.clip(cents, np.rint(config.min * 100.0), np.rint(config.max * 100.0))
-    return np.maximum(cents.astype(np.int64), 1)
+    lo_cents = max(np.ceil(low * 100.0 / unit), 1) * unit
+    hi_cents = max(np.floor(high * 100.0 / unit) * unit, lo_cents)
+    out: np.ndarray = np.clip(cents, lo_cents, hi_cents).astype(np.int64)
+    return out
 
 
 def seconds_of_day(

@@ -26,7 +26,7 @@ from datasynth.config.models import (
 from datasynth.core import distributions as dist
 from datasynth.core.blocks import Block
 from datasynth.core.ids import journal_entry_ids
-from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor
+from datasynth.core.money import AMOUNT_TYPE, MAX_MINOR_UNITS, decimal_from_minor
 from datasynth.core.seeding import stream
 from datasynth.generators.master import AUTOMATED_PERSONA, Master, cost_center_weights
 
@@ -85,10 +85,11 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     t = config.transactions
     company = master.companies[block.company_index]
     n = block.entries
+    # streams are keyed by the company's code, never its position in the list
     key = (
         config.global_.seed,
         TABLE,
-        block.company_index,
+        company.code,
         block.fiscal_year,
         block.fiscal_period,
         block.block_number,
@@ -133,11 +134,8 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
         len(PERSONAS),
         dist.draw(rng, dist.cdf([t.personas.get(p, 0.0) for p in PERSONAS]), n),
     )
-    pool_sizes = np.array([len(u) for u in company.persona_users], dtype=np.int64)
-    pool_offsets = np.concatenate([[0], np.cumsum(pool_sizes)[:-1]])
-    user_lookup = np.concatenate([np.asarray(u, dtype=np.int64) for u in company.persona_users])
-    pick = (rng.random(n) * pool_sizes[persona]).astype(np.int64)
-    user = user_lookup[pool_offsets[persona] + pick]
+    pick = (rng.random(n) * company.persona_sizes[persona]).astype(np.int64)
+    user = company.user_lookup[company.persona_offsets[persona] + pick]
 
     # the posting template decides the document type (DR customer invoice, KZ vendor payment,
     # AF depreciation, ...); sources listed in transactions.document_types draw from their mix
@@ -161,7 +159,13 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
         benford = ~exempt[source]
     # the drawn amount is the size of a typical line: an entry of many lines (a payroll run, an
     # allocation) carries a proportionally larger total, so no line shrinks to a few cents
-    totals = dist.amounts_minor(rng, n, t.amounts, benford) * np.maximum(debits, lines - debits)
+    unit = company.amount_unit
+    per_line = dist.amounts_minor(rng, n, t.amounts, benford, company.amount_scale, unit)
+    larger_side = np.maximum(debits, lines - debits)
+    # a weak currency times the largest amounts times thousands of lines could pass
+    # decimal128(18, 2); such lines are capped at what still fits
+    per_line = np.minimum(per_line, (MAX_MINOR_UNITS // larger_side) // unit * unit)
+    totals = per_line * larger_side
 
     # --- line level --------------------------------------------------------------------------
     total_lines = int(lines.sum())
@@ -172,16 +176,15 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     # lines are laid out debits first, then credits: each entry is two contiguous segments
     segment_sizes = np.column_stack([debits, lines - debits]).ravel()
     segment_totals = np.repeat(totals, 2)
-    amount = dist.split_minor(stream(*key, "line_amounts"), segment_totals, segment_sizes)
+    # split in the currency's smallest unit (whole yen for JPY), then back to hundredths
+    amount = dist.split_minor(stream(*key, "line_amounts"), segment_totals // unit, segment_sizes)
+    amount *= unit
     zero = np.zeros(total_lines, dtype=np.int64)
 
     rng = stream(*key, "accounts")
     side_group = template[entry] * 2 + (~is_debit).astype(np.int64)
     within = posting.accounts.draw(rng, side_group)
-    choice_offsets = np.concatenate(
-        [[0], np.cumsum([c.size for c in posting.account_choices])[:-1]]
-    )
-    account = np.concatenate(posting.account_choices)[choice_offsets[side_group] + within]
+    account = posting.account_lookup[posting.account_offsets[side_group] + within]
 
     rng = stream(*key, "cost_centers")
     needs_cc = master.chart.requires_cost_center[account]

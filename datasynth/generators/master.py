@@ -80,9 +80,16 @@ class CompanyMaster:
     periods: tuple[FiscalPeriod, ...]
     day_weights: np.ndarray
     user_ids: tuple[str, ...]
-    #: user indices per persona (in PERSONAS order), then the automated users last
-    persona_users: tuple[tuple[int, ...], ...]
+    #: user indices grouped by persona (PERSONAS order, automated users last) laid end to end;
+    #: persona p's users are ``user_lookup[persona_offsets[p] : persona_offsets[p] + persona_sizes[p]]``
+    user_lookup: np.ndarray
+    persona_offsets: np.ndarray
+    persona_sizes: np.ndarray
     cost_centers: tuple[str, ...]
+    #: configured amounts (group currency) times this = amounts in the company's currency
+    amount_scale: float
+    #: smallest amount in hundredths: 1 for two-decimal currencies, 100 for JPY, KRW, ...
+    amount_unit: int
 
 
 @dataclass(frozen=True)
@@ -94,9 +101,22 @@ class PostingModel:
     #: draws a template (global index) per entry from its process (group = process index)
     templates: GroupedCategorical
     template_offset: np.ndarray
-    #: draws an account index per line; group = template * 2 + (0 debit | 1 credit)
+    #: draws an account per line; group = template * 2 + (0 debit | 1 credit); the account is
+    #: ``account_lookup[account_offsets[group] + draw]``
     accounts: GroupedCategorical
-    account_choices: tuple[np.ndarray, ...]
+    account_lookup: np.ndarray
+    account_offsets: np.ndarray
+
+    @property
+    def groups(self) -> int:
+        """Number of (template, side) groups: two per template."""
+        return len(self.account_offsets)
+
+    def choices(self, group: int) -> np.ndarray:
+        """Account indices a (template, side) group can post to, in draw order."""
+        start = int(self.account_offsets[group])
+        out: np.ndarray = self.account_lookup[start : start + int(self.accounts.sizes[group])]
+        return out
 
 
 @dataclass(frozen=True)
@@ -140,15 +160,32 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
         templates=GroupedCategorical(per_process),
         template_offset=np.asarray(offsets, dtype=np.int64),
         accounts=GroupedCategorical(side_groups),
-        account_choices=tuple(choices),
+        account_lookup=np.concatenate(choices),
+        account_offsets=_offsets([c.size for c in choices]),
     )
 
 
-def _users(
-    config: DatasynthConfig, index: int, code: str
-) -> tuple[list[dict[str, Any]], list[list[int]]]:
+def _offsets(sizes: list[int]) -> np.ndarray:
+    """Start of each of several arrays laid end to end."""
+    out: np.ndarray = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return out
+
+
+def currency_scale(currency: str, group_currency: str) -> tuple[float, int]:
+    """(units of ``currency`` per unit of ``group_currency``, smallest amount in hundredths).
+
+    Approximate rates set the *scale* of amounts (a yen ledger shows yen-sized numbers);
+    currencies missing from ``datasynth/data/currencies.json`` count as dollar-sized with cents.
+    """
+    table = load("currencies")
+    per_usd, digits = table.get(currency, (1.0, 2))
+    group_per_usd = table.get(group_currency, (1.0, 2))[0]
+    return float(per_usd) / float(group_per_usd), 10 ** (2 - int(digits))
+
+
+def _users(config: DatasynthConfig, code: str) -> tuple[list[dict[str, Any]], list[list[int]]]:
     names = load("names")
-    rng = stream(config.global_.seed, "users", index)
+    rng = stream(config.global_.seed, "users", code)
     t = config.transactions
     weights = np.array([t.personas.get(p, 0.0) for p in PERSONAS])
     # every persona with weight gets at least one person; the rest by largest remainder
@@ -167,11 +204,13 @@ def _users(
         for _ in range(int(counts[p])):
             first, last = names["first_names"][firsts[k]], names["last_names"][lasts[k]]
             k += 1
+            # the company code keeps ids unique across the group (people of different companies
+            # may share a name); a number keeps namesakes inside one company apart
             base = f"{first[0]}{last}".upper()
-            user_id, n = base, 1
+            user_id, n = f"{base}-{code}", 1
             while user_id in seen:
                 n += 1
-                user_id = f"{base}{n}"
+                user_id = f"{base}{n}-{code}"
             seen.add(user_id)
             persona_users[p].append(len(rows))
             rows.append(
@@ -209,9 +248,10 @@ def build_master(config: DatasynthConfig) -> Master:
     companies: list[CompanyMaster] = []
     user_rows: list[dict[str, Any]] = []
     cc_rows: list[dict[str, Any]] = []
-    for i, company in enumerate(config.companies):
+    for company in config.companies:
         start_month = FISCAL_YEAR_START_MONTH[company.fiscal_year_variant]
-        rows, persona_users = _users(config, i, company.code)
+        rows, persona_users = _users(config, company.code)
+        scale, unit = currency_scale(company.currency, g.group_currency)
         user_rows.extend(rows)
         cost_centers = tuple(f"CC-{company.code}-{d[0]}" for d in DEPARTMENTS)
         cc_rows.extend(
@@ -238,8 +278,12 @@ def build_master(config: DatasynthConfig) -> Master:
                     g.stop_date,
                 ),
                 user_ids=tuple(r["user_id"] for r in rows),
-                persona_users=tuple(tuple(u) for u in persona_users),
+                user_lookup=np.concatenate([np.asarray(u, dtype=np.int64) for u in persona_users]),
+                persona_offsets=_offsets([len(u) for u in persona_users]),
+                persona_sizes=np.array([len(u) for u in persona_users], dtype=np.int64),
                 cost_centers=cost_centers,
+                amount_scale=scale,
+                amount_unit=unit,
             )
         )
     company_table = pa.table(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,13 @@ STATE_DIR = ".datasynth"
 
 
 def config_fingerprint(config: DatasynthConfig) -> str:
-    """Hash of everything that decides *what* is generated (not where, not how fast)."""
+    """Hash of everything that decides *what* is generated (not where, not how fast).
+
+    ``runtime.block_rows`` is included: it decides the blocks, and each block has its own random
+    streams. The rest of ``runtime`` and the output location never change a byte.
+    """
     plain = config.to_plain()
-    plain.pop("runtime", None)
+    plain["runtime"] = {"block_rows": config.runtime.block_rows}
     output = plain.pop("output")
     if isinstance(output, dict):
         plain["output"] = {
@@ -36,15 +40,17 @@ def config_fingerprint(config: DatasynthConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@lru_cache(maxsize=4)
-def _cached(fingerprint: str, config_json: str) -> tuple[Plan, Master]:
-    config = DatasynthConfig.model_validate_json(config_json)
-    return build_plan(config), build_master(config)
+_CACHE: dict[str, tuple[Plan, Master]] = {}
 
 
 def plan_and_master(config: DatasynthConfig) -> tuple[Plan, Master]:
     """Plan and master data for ``config``, cached per configuration in this process."""
-    return _cached(config_fingerprint(config), config.model_dump_json(by_alias=True))
+    key = config_fingerprint(config)
+    if key not in _CACHE:
+        if len(_CACHE) >= 4:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = (build_plan(config), build_master(config))
+    return _CACHE[key]
 
 
 def materialise(config: DatasynthConfig, master: Master, block: Block) -> pa.Table:
@@ -115,7 +121,7 @@ def write_block(
     )
     state = _state_path(out, block)
     state.parent.mkdir(parents=True, exist_ok=True)
-    tmp = state.with_suffix(".inprogress")
+    tmp = state.with_name(f".{state.name}.{uuid.uuid4().hex[:12]}.inprogress")
     tmp.write_text(json.dumps(record.to_json()))
     tmp.replace(state)
     return {**record.to_json(), "skipped": False, "peak_rss": _peak_rss()}

@@ -3,11 +3,13 @@
 The graph is small and explicit: one task builds the master data, one task per block generates
 and writes that block (it receives the master data as an argument, so Dask ships it to every
 worker once per task), and a last task writes ``manifest.json`` from the blocks' records.
-Task keys are deterministic: ``("journal_entries", 17)``.
+Task keys are deterministic and carry a token of the run, e.g.
+``("journal_entries-<token>", 17)``, so two runs on one cluster never share a task.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -16,13 +18,36 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
-from datasynth.runtime.blocks import plan_and_master, write_block
-from datasynth.runtime.output import prepare_output, write_manifest
+from datasynth.runtime.blocks import config_fingerprint, plan_and_master, write_block
+from datasynth.runtime.output import check_output, prepare_output, write_manifest
 from datasynth.runtime.plan import Plan, build_plan
 
-MASTER_KEY = "master-data"
-MANIFEST_KEY = "manifest"
+
+@dataclass(frozen=True)
+class GraphKeys:
+    """Task keys of one run: deterministic, and distinct between runs that share a cluster."""
+
+    token: str
+
+    @property
+    def master(self) -> str:
+        return f"master-data-{self.token}"
+
+    @property
+    def manifest(self) -> str:
+        return f"manifest-{self.token}"
+
+    def block(self, table: str, index: int) -> tuple[str, int]:
+        return (f"{table}-{self.token}", index)
+
+
+def graph_keys(config: DatasynthConfig, root: str) -> GraphKeys:
+    """Keys from what the run generates and where it writes: the same run always gets the same
+    keys; two different runs on one Dask cluster never share a task."""
+    text = f"{config_fingerprint(config)}|{root}|{config.output.resume}"
+    return GraphKeys(hashlib.sha256(text.encode()).hexdigest()[:16])
 
 
 @dataclass(frozen=True)
@@ -48,22 +73,20 @@ def _finish(
     return {"manifest": manifest, "records": records}
 
 
-def build_graph(config: DatasynthConfig, plan: Plan, root: str) -> tuple[dict[Any, Any], list[Any]]:
-    """The task graph and the keys of the block tasks (in plan order)."""
+def build_graph(
+    config: DatasynthConfig, plan: Plan, root: str
+) -> tuple[dict[Any, Any], list[Any], GraphKeys]:
+    """The task graph, the keys of the block tasks (in plan order) and the run's key names."""
+    names = graph_keys(config, root)
     width = max(5, len(str(max(len(plan.blocks) - 1, 0))))
-    graph: dict[Any, Any] = {MASTER_KEY: (_build_master, config)}
+    graph: dict[Any, Any] = {names.master: (_build_master, config)}
     keys: list[Any] = []
-    for table in plan.master_tables:
-        block = plan.blocks_of(table)[0]
-        key = (table, 0)
-        graph[key] = (write_block, config, MASTER_KEY, block, root, width)
+    for block in (*(plan.blocks_of(t)[0] for t in plan.master_tables), *plan.blocks):
+        key = names.block(block.table, block.index)
+        graph[key] = (write_block, config, names.master, block, root, width)
         keys.append(key)
-    for block in plan.blocks:
-        key = (block.table, block.index)
-        graph[key] = (write_block, config, MASTER_KEY, block, root, width)
-        keys.append(key)
-    graph[MANIFEST_KEY] = (_finish, config, plan, root, list(keys))
-    return graph, keys
+    graph[names.manifest] = (_finish, config, plan, root, list(keys))
+    return graph, keys, names
 
 
 class _Progress:
@@ -87,7 +110,8 @@ class _Progress:
         self.started = time.perf_counter()
 
     def update(self, record: dict[str, Any]) -> None:
-        self.rows += int(record.get("rows", 0))
+        if not record.get("skipped"):  # resumed blocks cost nothing; keep rows/s honest
+            self.rows += int(record.get("rows", 0))
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         self.bar.set_postfix_str(
             f"{self.rows:,} rows, {self.rows / elapsed:,.0f} rows/s", refresh=False
@@ -114,19 +138,24 @@ def run(config: DatasynthConfig) -> RunResult:
     """Generate the whole dataset described by ``config`` into ``config.output.dir``."""
     started = time.perf_counter()
     plan = build_plan(config)
-    root = str(prepare_output(config))
-    graph, keys = build_graph(config, plan, root)
+    check_output(config)
     rt = config.runtime
     progress_enabled = (rt.progress and sys.stderr.isatty()) or os.environ.get(
         "DATASYNTH_PROGRESS"
     ) == "1"
     if rt.scheduler == "distributed" or rt.cluster:
-        result = _run_distributed(config, graph, keys, progress_enabled)
+        # the cluster is reached (or started) before anything is written to output.dir
+        with _distributed_client(config) as client:
+            root = str(prepare_output(config))
+            graph, keys, names = build_graph(config, plan, root)
+            result = _run_distributed(client, graph, keys, names, progress_enabled)
     else:
+        root = str(prepare_output(config))
+        graph, keys, names = build_graph(config, plan, root)
         progress = _Progress(len(keys), progress_enabled)
         try:
             with _local_callback(progress, set(keys)):
-                result = _run_local(config, graph)
+                result = _run_local(config, graph, names)
         finally:
             progress.close()
     records = result["records"]
@@ -140,30 +169,35 @@ def run(config: DatasynthConfig) -> RunResult:
     )
 
 
-def _run_local(config: DatasynthConfig, graph: dict[Any, Any]) -> dict[str, Any]:
+def _run_local(config: DatasynthConfig, graph: dict[Any, Any], names: GraphKeys) -> dict[str, Any]:
     rt = config.runtime
     if rt.scheduler == "synchronous":
         from dask.local import get_sync
 
-        return get_sync(graph, MANIFEST_KEY)  # type: ignore[no-any-return]
+        return get_sync(graph, names.manifest)  # type: ignore[no-any-return]
     if rt.scheduler == "threads":
         from dask.threaded import get as threaded_get
 
-        return threaded_get(graph, MANIFEST_KEY, num_workers=rt.workers)  # type: ignore[no-any-return]
+        return threaded_get(graph, names.manifest, num_workers=rt.workers)  # type: ignore[no-any-return]
     from dask.multiprocessing import get as process_get
 
-    return process_get(graph, MANIFEST_KEY, num_workers=rt.workers)  # type: ignore[no-any-return]
+    return process_get(graph, names.manifest, num_workers=rt.workers)  # type: ignore[no-any-return]
 
 
-def _run_distributed(
-    config: DatasynthConfig, graph: dict[Any, Any], keys: list[Any], progress_enabled: bool
-) -> dict[str, Any]:
-    from distributed import Client, LocalCluster, as_completed
+@contextmanager
+def _distributed_client(config: DatasynthConfig) -> Iterator[Any]:
+    """A client of ``runtime.cluster``, or of a LocalCluster started for this run."""
+    from distributed import Client, LocalCluster
 
     rt = config.runtime
     cluster = None
     if rt.cluster:
-        client = Client(rt.cluster, set_as_default=False)
+        try:
+            client = Client(rt.cluster, set_as_default=False, timeout="20s")
+        except OSError as exc:
+            raise ConfigError(
+                [f"runtime.cluster: cannot reach a Dask scheduler at {rt.cluster!r} ({exc})"]
+            ) from None
     else:
         cluster = LocalCluster(
             n_workers=rt.workers,
@@ -175,18 +209,24 @@ def _run_distributed(
         )
         client = Client(cluster, set_as_default=False)
     try:
-        progress = _Progress(
-            len(keys), progress_enabled, note=f"dashboard: {client.dashboard_link}"
-        )
-        try:
-            futures = client.get(graph, [*keys, MANIFEST_KEY], sync=False)
-            block_futures, manifest_future = futures[:-1], futures[-1]
-            for _future, record in as_completed(block_futures, with_results=True, loop=client.loop):
-                progress.update(record)
-            return manifest_future.result()  # type: ignore[no-any-return]
-        finally:
-            progress.close()
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _run_distributed(
+    client: Any, graph: dict[Any, Any], keys: list[Any], names: GraphKeys, progress_enabled: bool
+) -> dict[str, Any]:
+    from distributed import as_completed
+
+    progress = _Progress(len(keys), progress_enabled, note=f"dashboard: {client.dashboard_link}")
+    try:
+        futures = client.get(graph, [*keys, names.manifest], sync=False)
+        block_futures, manifest_future = futures[:-1], futures[-1]
+        for _future, record in as_completed(block_futures, with_results=True, loop=client.loop):
+            progress.update(record)
+        return manifest_future.result()  # type: ignore[no-any-return]
+    finally:
+        progress.close()

@@ -36,9 +36,12 @@ _VERSIONED = (
 )
 
 
-def prepare_output(config: DatasynthConfig) -> Path:
-    """Check the output directory and mark the run as started. Raises ConfigError, writes nothing
-    when the directory cannot be used."""
+def check_output(config: DatasynthConfig) -> Path:
+    """Check that ``output.dir`` can take this run, without writing anything.
+
+    Raises ConfigError when the directory cannot be created or written, or holds a run that
+    neither ``output.overwrite`` nor ``output.resume`` (with the same configuration) allows.
+    """
     o = config.output
     root = Path(o.dir).expanduser().resolve()
     if root.exists() and not root.is_dir():
@@ -62,12 +65,7 @@ def prepare_output(config: DatasynthConfig) -> Path:
         )
     fingerprint = config_fingerprint(config)
     present = [name for name in MANAGED if (root / name).exists()]
-    state = root / STATE_DIR / "run.json"
-    if present and o.overwrite:
-        for name in present:
-            path = root / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    elif present and o.resume:
+    if present and o.resume:
         recorded = _recorded_fingerprint(root)
         if recorded is None:
             raise ConfigError(
@@ -84,7 +82,7 @@ def prepare_output(config: DatasynthConfig) -> Path:
                     "output.overwrite=true"
                 ]
             )
-    elif present:
+    elif present and not o.overwrite:
         what = "a complete run" if (root / MANIFEST).exists() else "an interrupted or partial run"
         raise ConfigError(
             [
@@ -93,9 +91,37 @@ def prepare_output(config: DatasynthConfig) -> Path:
                 + ("" if (root / MANIFEST).exists() else " or output.resume=true to continue it")
             ]
         )
+    return root
+
+
+def prepare_output(config: DatasynthConfig) -> Path:
+    """Check the output directory (:func:`check_output`), then make it ready and mark the run.
+
+    Overwrite removes the previous run's managed entries (nothing else). Resume removes stale
+    temporary files and, when the previous run was complete, seeds the block records from its
+    manifest so that every intact file is kept.
+    """
+    root = check_output(config)
+    present = [name for name in MANAGED if (root / name).exists()]
+    blocks_dir = root / STATE_DIR / "blocks"
     try:
-        state.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(state, json.dumps({"fingerprint": fingerprint}))
+        if present and config.output.overwrite:
+            for name in present:
+                path = root / name
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        elif present and config.output.resume:
+            for stale in root.glob("**/.*.inprogress"):
+                stale.unlink()
+            if (root / MANIFEST).is_file():
+                blocks_dir.mkdir(parents=True, exist_ok=True)
+                for record in json.loads((root / MANIFEST).read_text())["files"]:
+                    name = f"{record['table']}-{record['block']:06d}.json"
+                    _atomic_write(blocks_dir / name, json.dumps(record))
+                (root / MANIFEST).unlink()
+        blocks_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(
+            root / STATE_DIR / "run.json", json.dumps({"fingerprint": config_fingerprint(config)})
+        )
     except OSError as exc:
         raise ConfigError([f"output.dir: cannot write to {str(root)!r}: {exc.strerror}"]) from None
     return root

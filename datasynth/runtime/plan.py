@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datasynth.config.errors import ConfigError
 from datasynth.config.models import FISCAL_YEAR_START_MONTH, DatasynthConfig
 from datasynth.core.blocks import Block
 from datasynth.core.calendars import day_weights, fiscal_periods
@@ -111,16 +112,22 @@ def build_plan(config: DatasynthConfig) -> Plan:
             if count == 0:
                 continue
             if weights[offsets[k] : offsets[k + 1]].sum() <= 0:
-                raise ValueError(
-                    f"company {company.code}: fiscal period {period.fiscal_year}/{period.fiscal_period} "
-                    "has entries but every day has zero calendar weight; raise transactions.calendar "
-                    "weekend or holiday_activity above 0"
+                raise ConfigError(
+                    [
+                        f"transactions.calendar: every day of fiscal period "
+                        f"{period.fiscal_year}/{period.fiscal_period:02d} of company {company.code} "
+                        "has zero weight, yet the period needs entries; raise the weekday, weekend "
+                        "or holiday_activity multipliers above 0"
+                    ]
                 )
             n_blocks = math.ceil(count / per_block)
             if n_blocks > MAX_BLOCKS_PER_PERIOD:
-                raise ValueError(
-                    f"company {company.code} needs {n_blocks} blocks in one fiscal period; at most "
-                    f"{MAX_BLOCKS_PER_PERIOD} fit the id scheme: raise runtime.block_rows"
+                raise ConfigError(
+                    [
+                        f"runtime.block_rows: company {company.code} would need {n_blocks} blocks "
+                        f"in one fiscal period (got block_rows {config.runtime.block_rows}); at "
+                        f"most {MAX_BLOCKS_PER_PERIOD} fit the id scheme, so raise block_rows"
+                    ]
                 )
             sizes = largest_remainder(count, np.ones(n_blocks))
             for b, entries in enumerate(sizes):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,8 @@ def write_table(
     payload = serialise(table, fmt, compression, compression_level)
     target = root / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.inprogress")
+    # a unique temporary name: a task retried by the scheduler never collides with itself
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.inprogress")
     with temporary.open("wb") as fh:
         fh.write(payload)
     os.replace(temporary, target)
@@ -83,23 +85,26 @@ def write_table(
     )
 
 
-def serialise(table: pa.Table, fmt: str, compression: str, level: int | None = None) -> bytes:
-    """The bytes of ``table`` in ``fmt`` (parquet, csv, jsonl) with ``compression``."""
+def serialise(
+    table: pa.Table, fmt: str, compression: str, level: int | None = None
+) -> bytes | memoryview:
+    """The bytes of ``table`` in ``fmt`` (parquet, csv, jsonl) with ``compression``.
+
+    Arrow-produced payloads come back as a zero-copy view of Arrow's buffer.
+    """
     if fmt == "parquet":
         return _parquet_bytes(table, compression, level)
     text = _csv_bytes(table) if fmt == "csv" else _jsonl_bytes(table)
     if compression == "gzip":
         return gzip.compress(text, compresslevel=level or 6, mtime=0)
     if compression == "zstd":
+        # one standard zstd frame, readable by the zstd tool, DuckDB and pyarrow
         codec = pa.Codec("zstd", compression_level=level or 3)
-        out = pa.BufferOutputStream()
-        with pa.CompressedOutputStream(out, codec) as stream:
-            stream.write(text)
-        return bytes(out.getvalue())
+        return memoryview(codec.compress(text))
     return text
 
 
-def _parquet_bytes(table: pa.Table, compression: str, level: int | None) -> bytes:
+def _parquet_bytes(table: pa.Table, compression: str, level: int | None) -> memoryview:
     codec = "zstd" if compression == "auto" else compression
     # dictionary columns keep dictionary encoding; high-cardinality strings (ids) do not
     dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
@@ -119,7 +124,7 @@ def _parquet_bytes(table: pa.Table, compression: str, level: int | None) -> byte
         store_decimal_as_integer=True,
         row_group_size=1 << 20,
     )
-    return bytes(sink.getvalue())
+    return memoryview(sink.getvalue())
 
 
 def _plain(table: pa.Table) -> pa.Table:
@@ -153,11 +158,20 @@ def _json_string(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Arr
     return pc.binary_join_element_wise('"', text, '"', "")
 
 
+#: rows per JSON Lines slice: keeps each slice's string data well below Arrow's 2 GiB offsets
+JSONL_SLICE_ROWS = 250_000
+
+
 def _jsonl_bytes(table: pa.Table) -> bytes:
     """JSON Lines built column-wise with Arrow compute (no Python loop per row)."""
     plain = _plain(table)
-    if plain.num_rows == 0:
-        return b""
+    return b"".join(
+        _jsonl_slice(plain.slice(start, JSONL_SLICE_ROWS))
+        for start in range(0, plain.num_rows, JSONL_SLICE_ROWS)
+    )
+
+
+def _jsonl_slice(plain: pa.Table) -> bytes:
     pieces: list[Any] = []
     for i, (name, column) in enumerate(zip(plain.column_names, plain.columns, strict=True)):
         t = column.type
@@ -181,5 +195,4 @@ def _jsonl_bytes(table: pa.Table) -> bytes:
     # every line ends in a newline, so the file is the string data buffer as it stands
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
-    data: bytes = lines.buffers()[2].to_pybytes()
-    return data[first:last]
+    return bytes(memoryview(lines.buffers()[2])[first:last])

@@ -109,3 +109,53 @@ def test_notebook_executes(tmp_path: Path) -> None:
     assert (tmp_path / "entries_per_day.png").stat().st_size > 5_000
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            [
+                "validate",
+                "runtime.block_rows=1000",
+                "transactions.count=2000000",
+                "global.period_months=1",
+            ],
+            "runtime.block_rows: company 1000 would need",
+        ),
+        (
+            [
+                "validate",
+                "transactions.calendar.day_of_week=[0,0,0,0,0]",
+                "transactions.calendar.weekend=0",
+            ],
+            "transactions.calendar: every day of fiscal period",
+        ),
+        (
+            ["validate", "transactions.amounts.lognormal_mu=nan"],
+            "transactions.amounts.lognormal_mu",
+        ),
+        (["validate", "companies.0.volume_weight=inf"], "companies[0].volume_weight"),
+        (["validate", "output.dir=/proc/version/out"], "output.dir"),
+    ],
+    ids=["too-many-blocks", "zero-calendar", "nan", "inf", "unwritable-dir"],
+)
+def test_plan_and_value_errors_exit_2_without_traceback(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    done = run_cli(args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_broken_yaml_file_and_bad_init_target_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("global: {seed: 1\ncompanies: [\n")
+    done = run_cli(["validate", "-c", "broken.yaml"], cwd=tmp_path)
+    assert (
+        done.returncode == 2 and "not valid YAML" in done.stderr and "Traceback" not in done.stderr
+    )
+    (tmp_path / "adir").mkdir()
+    done = run_cli(["init", "-o", "adir", "--force"], cwd=tmp_path)
+    assert done.returncode == 2 and "is a directory" in done.stderr
+    assert not list(tmp_path.glob("*.inprogress"))

@@ -270,7 +270,7 @@ def test_debit_line_count_kinds() -> None:
 def test_amounts_stay_within_min_and_max_in_cents(
     min_cents: int, extra_cents: int, mu: float, sigma: float, seed: int
 ) -> None:
-    max_cents = min(min_cents + extra_cents, 9 * 10**14)
+    max_cents = min(min_cents + extra_cents, 10**13)  # AmountConfig.max <= 10**11 units
     config = AmountConfig(
         min=min_cents / 100, max=max_cents / 100, lognormal_mu=mu, lognormal_sigma=sigma
     )

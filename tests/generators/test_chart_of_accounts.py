@@ -173,18 +173,18 @@ def test_posting_templates_only_reference_families_of_the_chart(complexity: str)
     model = build_posting_model(c)
     expected_templates = sum(len(items) for items in templates.values())
     assert len(model.template_names) == expected_templates
-    assert len(model.account_choices) == 2 * expected_templates
-    for choices in model.account_choices:
+    assert model.groups == 2 * expected_templates
+    for choices in (model.choices(g) for g in range(model.groups)):
         assert choices.size > 0
         assert choices.min() >= 0
         assert choices.max() < c.table.num_rows
 
     # a draw for every (template, side) group returns a valid position in its choices
     rng = np.random.default_rng(0)
-    group = np.repeat(np.arange(len(model.account_choices)), 50)
+    group = np.repeat(np.arange(model.groups), 50)
     picks = model.accounts.draw(rng, group)
     for g, k in zip(group, picks, strict=True):
-        assert 0 <= k < model.account_choices[g].size
+        assert 0 <= k < model.choices(g).size
 
 
 @pytest.mark.parametrize("complexity", COMPLEXITIES)
@@ -195,6 +195,6 @@ def test_posting_sides_use_sensible_accounts(complexity: str) -> None:
     types = c.table.column("account_type").to_pylist()
     roles = c.table.column("control_role").to_pylist()
     index = model.template_names.index("O2C: Customer invoice")
-    debit, credit = model.account_choices[2 * index], model.account_choices[2 * index + 1]
+    debit, credit = model.choices(2 * index), model.choices(2 * index + 1)
     assert {roles[i] for i in debit} == {"ar"}
     assert {types[i] for i in credit} <= {"revenue", "liability"}

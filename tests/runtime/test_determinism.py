@@ -110,5 +110,5 @@ def test_golden_block_checksum() -> None:
     assert digest == GOLDEN_SHA256
 
 
-GOLDEN_ROWS = 329
-GOLDEN_SHA256 = "7e2b7f25ebea3c8d194357a200c013eea4b7648fe67d73ba846507d7bcddb3f8"
+GOLDEN_ROWS = 478
+GOLDEN_SHA256 = "3cf30ecb310c4024ae2fb7213d4f3c52e275e93316d5369415b2b1118d045432"

@@ -140,3 +140,79 @@ def test_gzip_csv_is_readable(tmp_path: Path) -> None:
     )
     manifest = json.loads((out / "manifest.json").read_text())
     assert rows is not None and rows[0] == manifest["tables"]["journal_entries"]["rows"]
+
+
+def test_resume_refuses_another_block_size(tmp_path: Path) -> None:
+    """block_rows decides the blocks and their streams: resuming with another value would mix
+    two different datasets, so it is refused."""
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    with pytest.raises(ConfigError, match="different configuration"):
+        datasynth.generate(
+            small_config(
+                out,
+                "runtime.scheduler=synchronous",
+                "output.resume=true",
+                "runtime.block_rows=50000",
+            )
+        )
+
+
+def test_resume_of_a_complete_run_keeps_intact_files_and_repairs_damage(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    before = file_digests(out)
+    manifest_before = json.loads((out / "manifest.json").read_text())
+    again = datasynth.generate(
+        small_config(out, "runtime.scheduler=synchronous", "output.resume=true")
+    )
+    assert again.blocks_skipped == len(manifest_before["files"])
+    assert file_digests(out) == before
+    victim = out / manifest_before["files"][-1]["path"]
+    victim.write_bytes(b"damaged")
+    (victim.parent / f".{victim.name}.0123456789ab.inprogress").write_bytes(b"stale temp file")
+    repaired = datasynth.generate(
+        small_config(out, "runtime.scheduler=synchronous", "output.resume=true")
+    )
+    assert repaired.blocks_skipped == len(manifest_before["files"]) - 1
+    assert file_digests(out) == before
+    assert json.loads((out / "manifest.json").read_text())["files"] == manifest_before["files"]
+
+
+def test_zstd_csv_is_readable(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(
+        small_config(
+            out, "runtime.scheduler=synchronous", "output.format=csv", "output.compression=zstd"
+        )
+    )
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"select count(*) from read_csv('{out}/journal_entries/**/*.csv.zst', hive_partitioning=true)"
+        )
+        .fetchone()
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert rows is not None and rows[0] == manifest["tables"]["journal_entries"]["rows"]
+
+
+def test_unreachable_cluster_is_a_config_error_and_writes_nothing(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match=r"runtime\.cluster: cannot reach"):
+        datasynth.generate(small_config(out, f"runtime.cluster=tcp://127.0.0.1:{port}"))
+    assert not out.exists()
+
+
+def test_graph_keys_are_stable_per_run_and_distinct_between_runs(tmp_path: Path) -> None:
+    from datasynth.runtime.execute import graph_keys
+
+    a = small_config(tmp_path / "a")
+    assert graph_keys(a, "/x") == graph_keys(small_config(tmp_path / "a"), "/x")
+    assert graph_keys(a, "/x") != graph_keys(a, "/y")
+    assert graph_keys(a, "/x") != graph_keys(small_config(tmp_path / "a", "global.seed=5"), "/x")
