@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -158,29 +159,38 @@ def _key_from_message(text: str) -> str | None:
     return None
 
 
-def _first_unknown(parts: Sequence[str]) -> list[str] | None:
-    """The key path up to its first component a default configuration does not have."""
-    node: Any = DatasynthConfig().to_plain()
-    for i, part in enumerate(parts):
-        if isinstance(node, list) and part.isdigit():
-            node = node[0] if node else {}
-        elif isinstance(node, Mapping) and part in node:
-            node = node[part]
-        else:
-            return list(parts[: i + 1])
-    return None
+@cache
+def _default_plain() -> dict[str, Any]:
+    return DatasynthConfig().to_plain()
 
 
-def _reference_keys(path: Sequence[str | int]) -> list[str]:
-    """Keys a default configuration allows at ``path`` (list indices map to element 0)."""
-    node: Any = DatasynthConfig().to_plain()
-    for part in path:
-        if isinstance(node, list):
+def _walk(path: Sequence[str | int]) -> tuple[Any, int]:
+    """Follow ``path`` through a default configuration (list indices map to element 0).
+
+    Returns the node reached and how many components of ``path`` exist.
+    """
+    node: Any = _default_plain()
+    for i, part in enumerate(path):
+        if isinstance(node, list) and str(part).isdigit():
             node = node[0] if node else {}
         elif isinstance(node, Mapping) and str(part) in node:
             node = node[str(part)]
         else:
-            return []
+            return node, i
+    return node, len(path)
+
+
+def _first_unknown(parts: Sequence[str]) -> list[str] | None:
+    """The key path up to its first component a default configuration does not have."""
+    _, known = _walk(parts)
+    return None if known == len(parts) else list(parts[: known + 1])
+
+
+def _reference_keys(path: Sequence[str | int]) -> list[str]:
+    """Keys a default configuration allows at ``path``."""
+    node, known = _walk(path)
+    if known < len(path):
+        return []
     if isinstance(node, list):
         node = node[0] if node else {}
     return list(node) if isinstance(node, Mapping) else []
