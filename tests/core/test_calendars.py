@@ -268,3 +268,27 @@ def test_seasonality_differs_between_industries() -> None:
     a = day_weights(CalendarConfig(), "retail", "US", K4, start, stop)
     b = day_weights(CalendarConfig(), "healthcare", "US", K4, start, stop)
     assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize(
+    ("country", "holiday", "ordinary"),
+    [
+        ("US", dt.date(2024, 7, 4), dt.date(2024, 7, 11)),  # Independence Day (Thu)
+        ("DE", dt.date(2024, 10, 3), dt.date(2024, 10, 10)),  # Tag der Deutschen Einheit (Thu)
+        ("GB", dt.date(2024, 5, 6), dt.date(2024, 5, 13)),  # Early May bank holiday (Mon)
+        ("CN", dt.date(2024, 10, 1), dt.date(2024, 10, 15)),  # National Day (Tue)
+        ("JP", dt.date(2024, 5, 3), dt.date(2024, 5, 10)),  # Constitution Memorial Day (Fri)
+        ("IN", dt.date(2024, 1, 26), dt.date(2024, 1, 19)),  # Republic Day (Fri)
+    ],
+)
+def test_public_holidays_of_each_required_country_dip(
+    country: str, holiday: dt.date, ordinary: dt.date
+) -> None:
+    """The six calendars the issue names at least: a holiday weighs a twentieth of the same
+    weekday a week away (seasonality and period ends switched off)."""
+    cal = CalendarConfig(industry_seasonality=False, period_end=PeriodEndConfig(lead_days=0))
+    start, stop = dt.date(2024, 1, 1), dt.date(2025, 1, 1)
+    w = day_weights(cal, "manufacturing", country, 1, start, stop)
+    assert holiday.weekday() == ordinary.weekday()
+    on, off = w[(holiday - start).days], w[(ordinary - start).days]
+    assert on == pytest.approx(off * cal.holiday_activity)

@@ -223,3 +223,19 @@ def test_company_volume_weights_and_source_mix(
     observed = {s["values"]: s["counts"] / entries.num_rows for s in sources}
     for name, p in cfg.transactions.sources.items():
         assert observed[name] == pytest.approx(p, abs=0.01)
+
+
+def test_people_post_in_office_hours_and_batch_jobs_at_night(
+    run: tuple[datasynth.DatasynthConfig, Path, pa.Table],
+) -> None:
+    _, _, t = run
+    hours = pc.hour(t["created_at"]).to_numpy()
+    persona = t["user_persona"].cast(pa.string()).to_numpy(zero_copy_only=False)
+    machine = persona == "automated_system"
+    people_office = ((hours[~machine] >= 8) & (hours[~machine] < 18)).mean()
+    machine_night = (hours[machine] >= 22).mean()
+    assert people_office > 0.9
+    assert 0.7 < machine_night < 0.85  # 70% scheduled at night plus their share of uniform hours
+    source = t["source"].cast(pa.string()).to_numpy(zero_copy_only=False)
+    assert set(source[machine]) <= {"automated", "recurring"}
+    assert set(source[~machine]) <= {"manual", "adjustment"}
