@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -352,22 +353,10 @@ class TransactionsConfig(_Strict):
                 )
         return _check_distribution(v, "line_counts")
 
-    @field_validator("sources")
+    @field_validator("sources", "business_processes", "personas")
     @classmethod
-    def _sources(cls, v: dict[Source, float]) -> dict[Source, float]:
-        _check_distribution({str(k): w for k, w in v.items()}, "sources")
-        return v
-
-    @field_validator("business_processes")
-    @classmethod
-    def _processes(cls, v: dict[BusinessProcess, float]) -> dict[BusinessProcess, float]:
-        _check_distribution({str(k): w for k, w in v.items()}, "business_processes")
-        return v
-
-    @field_validator("personas")
-    @classmethod
-    def _personas(cls, v: dict[Persona, float]) -> dict[Persona, float]:
-        _check_distribution({str(k): w for k, w in v.items()}, "personas")
+    def _mix(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        _check_distribution({str(k): w for k, w in v.items()}, str(info.field_name))
         return v
 
     @field_validator("document_types")

@@ -14,7 +14,12 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from datasynth.config.models import CalendarConfig
+from datasynth.config.models import (
+    FISCAL_YEAR_START_MONTH,
+    CalendarConfig,
+    CompanyConfig,
+    DatasynthConfig,
+)
 from datasynth.core.reference import load
 
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -140,3 +145,20 @@ def _seasonality(industry: str, month_day: np.ndarray) -> np.ndarray:
 def _month_day(text: str) -> int:
     month, day = text.split("-")
     return int(month) * 100 + int(day)
+
+
+def company_calendar(
+    config: DatasynthConfig, company: CompanyConfig
+) -> tuple[list[FiscalPeriod], np.ndarray]:
+    """A company's fiscal periods in the generated window and its day weights over the window."""
+    g = config.global_
+    start_month = FISCAL_YEAR_START_MONTH[company.fiscal_year_variant]
+    weights = day_weights(
+        config.transactions.calendar,
+        g.industry,
+        company.country,
+        start_month,
+        g.start_date,
+        g.stop_date,
+    )
+    return fiscal_periods(g.start_date, g.stop_date, start_month), weights

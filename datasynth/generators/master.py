@@ -19,7 +19,7 @@ from datasynth.config.models import (
     PERSONAS,
     DatasynthConfig,
 )
-from datasynth.core.calendars import FiscalPeriod, day_weights, fiscal_periods
+from datasynth.core.calendars import FiscalPeriod, company_calendar
 from datasynth.core.distributions import GroupedCategorical
 from datasynth.core.reference import load
 from datasynth.core.seeding import stream
@@ -250,6 +250,7 @@ def build_master(config: DatasynthConfig) -> Master:
     cc_rows: list[dict[str, Any]] = []
     for company in config.companies:
         start_month = FISCAL_YEAR_START_MONTH[company.fiscal_year_variant]
+        periods, weights = company_calendar(config, company)
         rows, persona_users = _users(config, company.code)
         scale, unit = currency_scale(company.currency, g.group_currency)
         user_rows.extend(rows)
@@ -268,15 +269,8 @@ def build_master(config: DatasynthConfig) -> Master:
                 code=company.code,
                 currency=company.currency,
                 fiscal_start_month=start_month,
-                periods=tuple(fiscal_periods(g.start_date, g.stop_date, start_month)),
-                day_weights=day_weights(
-                    config.transactions.calendar,
-                    g.industry,
-                    company.country,
-                    start_month,
-                    g.start_date,
-                    g.stop_date,
-                ),
+                periods=tuple(periods),
+                day_weights=weights,
                 user_ids=tuple(r["user_id"] for r in rows),
                 user_lookup=np.concatenate([np.asarray(u, dtype=np.int64) for u in persona_users]),
                 persona_offsets=_offsets([len(u) for u in persona_users]),

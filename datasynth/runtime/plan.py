@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from datasynth.config.errors import ConfigError
-from datasynth.config.models import FISCAL_YEAR_START_MONTH, DatasynthConfig
+from datasynth.config.models import DatasynthConfig
 from datasynth.core.blocks import Block
-from datasynth.core.calendars import day_weights, fiscal_periods
+from datasynth.core.calendars import company_calendar
 from datasynth.generators.journal_entries import mean_lines_per_entry
 
 MASTER_TABLES = ("companies", "chart_of_accounts", "users", "cost_centers")
@@ -84,22 +84,12 @@ def company_entries(config: DatasynthConfig) -> np.ndarray:
 
 def build_plan(config: DatasynthConfig) -> Plan:
     """Split each company's entries over its fiscal periods by calendar weight, then into blocks."""
-    g = config.global_
     mean_lines = mean_lines_per_entry(config)
     per_block = max(1, min(MAX_ENTRIES_PER_BLOCK, int(config.runtime.block_rows // mean_lines)))
     totals = company_entries(config)
     blocks: list[Block] = []
     for ci, company in enumerate(config.companies):
-        start_month = FISCAL_YEAR_START_MONTH[company.fiscal_year_variant]
-        periods = fiscal_periods(g.start_date, g.stop_date, start_month)
-        weights = day_weights(
-            config.transactions.calendar,
-            g.industry,
-            company.country,
-            start_month,
-            g.start_date,
-            g.stop_date,
-        )
+        periods, weights = company_calendar(config, company)
         offsets = np.concatenate([[0], np.cumsum([p.days for p in periods])])
         period_weights = np.array(
             [weights[offsets[k] : offsets[k + 1]].sum() for k in range(len(periods))]
