@@ -3,8 +3,8 @@
     python pipelines/verify_output.py output/
 
 Checks every file of the manifest (size, sha256, row count), that every journal entry
-balances to the cent, that every account and user exists in the master data, and that every
-posting date lies in the configured window. Exits 1 and lists the problems when any fails.
+balances to the cent, that every account, user, vendor and customer a line names exists in the
+master data, and that no posting date lies before the configured start. Exits 1 and lists the problems when any fails.
 """
 
 from __future__ import annotations
@@ -46,9 +46,12 @@ def verify(root: Path) -> list[str]:
     for column, table, key in (
         ("gl_account", "chart_of_accounts", "account_number"),
         ("created_by", "users", "user_id"),
+        ("vendor_id", "vendors", "vendor_id"),
+        ("customer_id", "customers", "customer_id"),
     ):
         missing = con.execute(
-            f"select count(*) from (select distinct {column} as k from {je}) "
+            f"select count(*) from (select distinct {column} as k from {je} "
+            f"where {column} is not null) "
             f"anti join read_parquet('{root}/master_data/{table}.parquet') m on k = m.{key}"
         ).fetchone()
         if missing and missing[0]:

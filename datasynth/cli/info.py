@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from datasynth.config.loading import available_presets, conf_dir
 from datasynth.config.models import DatasynthConfig
+from datasynth.generators.master import PARTNER_TABLES, generate_master_table
 from datasynth.runtime.blocks import plan_and_master, relative_path
 from datasynth.runtime.plan import JOURNAL_ENTRIES
 from datasynth.sinks.files import serialise
@@ -19,16 +20,24 @@ def _preset_summary(name: str) -> str:
 
 
 def estimated_bytes(config: DatasynthConfig) -> dict[str, int]:
-    """Output size per table, from a sample block serialised in the configured format."""
+    """Output size per table, from a sample serialised in the configured format."""
     from datasynth.runtime.blocks import materialise
 
     plan, master = plan_and_master(config)
     o = config.output
     out: dict[str, int] = {}
     for table in plan.master_tables:
-        out[table] = len(
-            serialise(master.tables[table], o.format, o.compression, o.compression_level)
-        )
+        if table in master.tables:
+            out[table] = len(
+                serialise(master.tables[table], o.format, o.compression, o.compression_level)
+            )
+    # partner tables: the first company's, scaled to the group
+    sample_cfg = config.model_copy(update={"companies": config.companies[:1]})
+    _, sample_master = plan_and_master(sample_cfg)
+    for table in PARTNER_TABLES:
+        one = generate_master_table(sample_cfg, sample_master, table)
+        size = len(serialise(one, o.format, o.compression, o.compression_level))
+        out[table] = size * len(config.companies)
     if plan.blocks:
         sample = replace(plan.blocks[0], entries=min(plan.blocks[0].entries, 4000))
         data = materialise(config, master, sample)
@@ -59,8 +68,15 @@ def print_info(config: DatasynthConfig) -> None:
         f"format {config.output.format}):"
     )
     print(f"  {'table':<20} {'rows':>16} {'blocks':>8} {'estimated size':>16}")
+    partner_rows = {
+        "vendors": config.master_data.vendors,
+        "customers": config.master_data.customers,
+    }
     for table in plan.master_tables:
-        rows = master.tables[table].num_rows
+        if table in master.tables:
+            rows = master.tables[table].num_rows
+        else:
+            rows = partner_rows[table] * len(config.companies)
         print(f"  {table:<20} {rows:>16,} {1:>8} {_size(sizes[table]):>16}")
     print(
         f"  {JOURNAL_ENTRIES:<20} {plan.expected_lines:>16,} {len(plan.blocks):>8} "

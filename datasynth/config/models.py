@@ -429,6 +429,98 @@ class RuntimeConfig(_Strict):
         return v
 
 
+def _default_vendor_terms() -> dict[str, float]:
+    return {"net30": 0.40, "net60": 0.20, "two_ten_net30": 0.25, "net15": 0.10, "immediate": 0.05}
+
+
+def _default_customer_terms() -> dict[str, float]:
+    return {"net30": 0.50, "net60": 0.20, "two_ten_net30": 0.20, "net15": 0.05, "immediate": 0.05}
+
+
+def _default_ratings() -> dict[str, float]:
+    return {
+        "AAA": 0.05,
+        "AA": 0.10,
+        "A": 0.25,
+        "BBB": 0.30,
+        "BB": 0.15,
+        "B": 0.10,
+        "CCC": 0.04,
+        "D": 0.01,
+    }
+
+
+def _default_behaviour() -> dict[str, float]:
+    return {
+        "early": 0.15,
+        "on_time": 0.45,
+        "slightly_late": 0.25,
+        "often_late": 0.10,
+        "high_risk": 0.05,
+    }
+
+
+PAYMENT_TERMS: dict[str, tuple[int, float, int]] = {
+    # name: (net days, cash discount percent, discount days)
+    "immediate": (0, 0.0, 0),
+    "net15": (15, 0.0, 0),
+    "net30": (30, 0.0, 0),
+    "net45": (45, 0.0, 0),
+    "net60": (60, 0.0, 0),
+    "net90": (90, 0.0, 0),
+    "two_ten_net30": (30, 2.0, 10),
+    "one_ten_net30": (30, 1.0, 10),
+    "two_fifteen_net45": (45, 2.0, 15),
+}
+CREDIT_RATINGS = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "D")
+PAYMENT_BEHAVIOURS = ("early", "on_time", "slightly_late", "often_late", "high_risk")
+
+
+class MasterDataConfig(_Strict):
+    """Business partners, materials, assets and people per company, and how they behave."""
+
+    vendors: int = Field(default=60, ge=1, le=10_000_000)
+    customers: int = Field(default=150, ge=1, le=10_000_000)
+    materials: int = Field(default=300, ge=1, le=100_000_000)
+    fixed_assets: int = Field(default=40, ge=1, le=10_000_000)
+    employees: int = Field(default=80, ge=1, le=10_000_000)
+    #: Zipf exponent of partner activity: at 1.1 the top 10% of partners carry most postings
+    activity_skew: float = Field(default=1.1, ge=0.0, le=4.0)
+    intercompany_share: Probability = 0.05
+    vendor_payment_terms: dict[str, float] = Field(default_factory=_default_vendor_terms)
+    customer_payment_terms: dict[str, float] = Field(default_factory=_default_customer_terms)
+    credit_ratings: dict[str, float] = Field(default_factory=_default_ratings)
+    payment_behaviours: dict[str, float] = Field(default_factory=_default_behaviour)
+
+    @field_validator("vendor_payment_terms", "customer_payment_terms")
+    @classmethod
+    def _terms(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        unknown = sorted(set(v) - set(PAYMENT_TERMS))
+        if unknown:
+            raise ValueError(
+                f"unknown payment terms {unknown}; allowed: {', '.join(PAYMENT_TERMS)}"
+            )
+        return _check_distribution(v, str(info.field_name))
+
+    @field_validator("credit_ratings")
+    @classmethod
+    def _ratings(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(CREDIT_RATINGS))
+        if unknown:
+            raise ValueError(f"unknown ratings {unknown}; allowed: {', '.join(CREDIT_RATINGS)}")
+        return _check_distribution(v, "credit_ratings")
+
+    @field_validator("payment_behaviours")
+    @classmethod
+    def _behaviours(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(PAYMENT_BEHAVIOURS))
+        if unknown:
+            raise ValueError(
+                f"unknown behaviours {unknown}; allowed: {', '.join(PAYMENT_BEHAVIOURS)}"
+            )
+        return _check_distribution(v, "payment_behaviours")
+
+
 class DatasynthConfig(_Strict):
     """The whole validated configuration of one datasynth run."""
 
@@ -437,6 +529,7 @@ class DatasynthConfig(_Strict):
         CompanyConfig(code="1000", name="Demo Manufacturing Inc.", currency="USD", country="US"),
     )
     chart_of_accounts: ChartOfAccountsConfig = ChartOfAccountsConfig()
+    master_data: MasterDataConfig = MasterDataConfig()
     transactions: TransactionsConfig = TransactionsConfig()
     output: OutputConfig = OutputConfig()
     runtime: RuntimeConfig = RuntimeConfig()

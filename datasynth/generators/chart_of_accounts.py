@@ -48,6 +48,12 @@ class ChartOfAccounts:
     control_accounts: dict[str, str]
     requires_cost_center: np.ndarray
 
+    def family_mask(self, key: str) -> np.ndarray:
+        """Boolean mask over the accounts of a family such as ``"role:ap"``."""
+        mask = np.zeros(len(self.numbers), dtype=bool)
+        mask[list(self.families.get(key, ()))] = True
+        return mask
+
     def account(self, role: str) -> str:
         """The main account number of a control role, e.g. ``account("ar")``."""
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from datasynth.config.models import (
     BUSINESS_PROCESSES,
@@ -29,6 +30,7 @@ from datasynth.core.ids import journal_entry_ids
 from datasynth.core.money import AMOUNT_TYPE, MAX_MINOR_UNITS, decimal_from_minor
 from datasynth.core.seeding import stream
 from datasynth.generators.master import AUTOMATED_PERSONA, Master, cost_center_weights
+from datasynth.generators.partners import partner_ids
 
 TABLE = "journal_entries"
 _DICT = pa.dictionary(pa.int32(), pa.string())
@@ -69,6 +71,21 @@ def _dictionary(indices: np.ndarray, values: list[str] | tuple[str, ...]) -> pa.
     return pa.DictionaryArray.from_arrays(
         pa.array(np.asarray(indices, dtype=np.int32)), pa.array(list(values), pa.string())
     )
+
+
+def _partner_column(
+    prefix: str, company_code: str, partner: np.ndarray, entry: np.ndarray, on_line: np.ndarray
+) -> pa.Array:
+    """Partner ids on the lines where ``on_line`` is true, null elsewhere."""
+    rows = entry[on_line]
+    ids = partner_ids(prefix, company_code, partner[rows])
+    index = np.cumsum(on_line) - 1
+    spread = (
+        ids.take(pa.array(np.where(on_line, index, 0)))
+        if rows.size
+        else pa.nulls(entry.size, pa.string())
+    )
+    return pc.if_else(pa.array(on_line), spread, pa.nulls(entry.size, pa.string()))
 
 
 def mean_lines_per_entry(config: DatasynthConfig) -> float:
@@ -194,6 +211,18 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
         pa.array(list(company.cost_centers), pa.string()),
     )
 
+    # AP lines name a vendor and AR lines a customer of the entry; a few large partners carry
+    # most of the volume (Zipf over the partner index, master_data.activity_skew)
+    rng = stream(*key, "partners")
+    vendor = dist.draw(rng, company.vendor_cdf, n)
+    customer = dist.draw(rng, company.customer_cdf, n)
+    vendor_id = _partner_column(
+        "V", company.code, vendor, entry, master.chart.family_mask("role:ap")[account]
+    )
+    customer_id = _partner_column(
+        "C", company.code, customer, entry, master.chart.family_mask("role:ar")[account]
+    )
+
     ones = np.zeros(total_lines, dtype=np.int32)
     persona_names = (*PERSONAS, AUTOMATED_PERSONA)
     columns = [
@@ -219,8 +248,8 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
         decimal_from_minor(np.where(is_debit, amount, zero)),
         decimal_from_minor(np.where(is_debit, zero, amount)),
         cost_center,
-        pa.nulls(total_lines, pa.string()),
-        pa.nulls(total_lines, pa.string()),
+        vendor_id,
+        customer_id,
         pa.nulls(total_lines, pa.string()),
         pa.array(np.zeros(total_lines, dtype=bool)),
         pa.array(np.zeros(total_lines, dtype=bool)),

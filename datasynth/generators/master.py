@@ -24,6 +24,7 @@ from datasynth.core.distributions import GroupedCategorical
 from datasynth.core.reference import load
 from datasynth.core.seeding import stream
 from datasynth.generators.chart_of_accounts import ChartOfAccounts, build_chart_of_accounts
+from datasynth.generators.partners import activity_cdf, generate_customers, generate_vendors
 
 COMPANY_SCHEMA = pa.schema(
     [
@@ -90,6 +91,9 @@ class CompanyMaster:
     amount_scale: float
     #: smallest amount in hundredths: 1 for two-decimal currencies, 100 for JPY, KRW, ...
     amount_unit: int
+    #: cumulative activity of the company's vendors and customers (Zipf over the index)
+    vendor_cdf: np.ndarray
+    customer_cdf: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,12 @@ def build_master(config: DatasynthConfig) -> Master:
                 cost_centers=cost_centers,
                 amount_scale=scale,
                 amount_unit=unit,
+                vendor_cdf=activity_cdf(
+                    config.master_data.vendors, config.master_data.activity_skew
+                ),
+                customer_cdf=activity_cdf(
+                    config.master_data.customers, config.master_data.activity_skew
+                ),
             )
         )
     company_table = pa.table(
@@ -303,6 +313,29 @@ def build_master(config: DatasynthConfig) -> Master:
     return Master(
         chart=chart, posting=build_posting_model(chart), companies=tuple(companies), tables=tables
     )
+
+
+#: master-data tables too large to ship to every task: each is generated in its own task
+PARTNER_TABLES = ("vendors", "customers")
+
+
+def generate_master_table(config: DatasynthConfig, master: Master, table: str) -> pa.Table:
+    """One master-data table of the whole group."""
+    if table in master.tables:
+        return master.tables[table]
+    if table == "vendors":
+        parts = [
+            generate_vendors(config, i, master.chart.account("ap"))
+            for i in range(len(config.companies))
+        ]
+    elif table == "customers":
+        parts = [
+            generate_customers(config, i, master.chart.account("ar"), c.amount_scale)
+            for i, c in enumerate(master.companies)
+        ]
+    else:
+        raise KeyError(f"unknown master-data table {table!r}")
+    return pa.concat_tables(parts)
 
 
 def cost_center_weights() -> np.ndarray:

@@ -16,7 +16,7 @@ import pyarrow as pa
 from datasynth.config.models import DatasynthConfig
 from datasynth.core.blocks import Block
 from datasynth.generators.journal_entries import PARTITION_COLUMNS, generate_journal_entries
-from datasynth.generators.master import Master, build_master
+from datasynth.generators.master import Master, build_master, generate_master_table
 from datasynth.runtime.plan import JOURNAL_ENTRIES, Plan, build_plan
 from datasynth.sinks.files import FileRecord, file_suffix, sha256_of, write_table
 
@@ -57,10 +57,7 @@ def materialise(config: DatasynthConfig, master: Master, block: Block) -> pa.Tab
     """The rows of one block with every column of its table's schema."""
     if block.table == JOURNAL_ENTRIES:
         return generate_journal_entries(config, master, block)
-    try:
-        return master.tables[block.table]
-    except KeyError:
-        raise KeyError(f"unknown table {block.table!r}") from None
+    return generate_master_table(config, master, block.table)
 
 
 def relative_path(config: DatasynthConfig, block: Block, width: int = 5) -> str:

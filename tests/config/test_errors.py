@@ -40,7 +40,7 @@ CASES: dict[str, Bad] = {
             "unknown key",
             "{'count': 5}",
             "did you mean 'transactions'?",
-            "allowed here: global, companies, chart_of_accounts, transactions, output, runtime",
+            "allowed here: global, companies, chart_of_accounts, master_data, transactions, output, runtime",
         ),
         yaml="transaction:\n  count: 5\n",
     ),
@@ -361,3 +361,24 @@ def test_cli_refuses_a_complete_run_with_exit_2(tmp_path: Path) -> None:
     assert "output.dir: " in proc.stderr
     assert "already holds a complete run" in proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "expected"),
+    [
+        ("master_data.vendors=0", "master_data.vendors", "greater than or equal to 1"),
+        (
+            "+master_data.vendor_payment_terms.net7=0.1",
+            "master_data.vendor_payment_terms",
+            "unknown payment terms ['net7']",
+        ),
+        ("master_data.credit_ratings.AAA=0.5", "master_data.credit_ratings", "must sum to 1"),
+        ("master_data.activity_skew=-1", "master_data.activity_skew", "greater than or equal to 0"),
+    ],
+)
+def test_master_data_errors_name_the_key(override: str, key: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config([override])
+    message = "\n".join(info.value.problems)
+    assert message.startswith(f"{key}: ")
+    assert expected in message

@@ -1,0 +1,137 @@
+"""Vendors and customers: counts, reconstructable ids, valid bank details, skewed activity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+import datasynth
+from datasynth.core.vocab import iban_is_valid
+from datasynth.generators.master import build_master, generate_master_table
+from datasynth.generators.partners import activity_cdf, partner_ids
+
+
+@pytest.fixture(scope="module")
+def config() -> datasynth.DatasynthConfig:
+    return datasynth.load_config(
+        ["+preset=retail", "master_data.vendors=400", "master_data.customers=900"]
+    )
+
+
+@pytest.fixture(scope="module")
+def vendors(config: datasynth.DatasynthConfig) -> pa.Table:
+    return generate_master_table(config, build_master(config), "vendors")
+
+
+@pytest.fixture(scope="module")
+def customers(config: datasynth.DatasynthConfig) -> pa.Table:
+    return generate_master_table(config, build_master(config), "customers")
+
+
+def test_counts_and_reconstructable_ids(
+    config: datasynth.DatasynthConfig, vendors: pa.Table, customers: pa.Table
+) -> None:
+    assert vendors.num_rows == 400 * len(config.companies)
+    assert customers.num_rows == 900 * len(config.companies)
+    assert pc.count_distinct(vendors["vendor_id"]).as_py() == vendors.num_rows
+    first = vendors.filter(pc.equal(vendors["company_code"], "2000"))
+    assert first["vendor_id"].to_pylist()[:3] == ["V-2000-000001", "V-2000-000002", "V-2000-000003"]
+    assert partner_ids("C", "3000", np.array([899])).to_pylist() == ["C-3000-000900"]
+
+
+def test_bank_details_are_valid(vendors: pa.Table, customers: pa.Table) -> None:
+    for table in (vendors, customers):
+        ibans = table["iban"].drop_null().to_pylist()
+        assert len(ibans) > 100
+        assert all(iban_is_valid(i) for i in ibans)
+        # an IBAN starts with the partner's country
+        rows = table.filter(pc.is_valid(table["iban"]))
+        assert all(i[:2] == c for i, c in zip(ibans, rows["country"].to_pylist(), strict=True))
+        us = table.filter(pc.equal(table["country"], "US"))
+        for routing in us["bank_routing_number"].to_pylist():
+            d = [int(ch) for ch in routing]
+            assert (
+                3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + d[2] + d[5] + d[8]
+            ) % 10 == 0
+        # every partner has either an IBAN or an account number
+        assert pc.all(
+            pc.or_(pc.is_valid(table["iban"]), pc.is_valid(table["bank_account_number"]))
+        ).as_py()
+
+
+def test_mostly_domestic_with_country_consistent_values(vendors: pa.Table) -> None:
+    uk = vendors.filter(pc.equal(vendors["company_code"], "2000"))
+    domestic = pc.mean(pc.cast(pc.equal(uk["country"], "GB"), pa.float64())).as_py()
+    assert 0.65 < domestic < 0.9
+    gb = uk.filter(pc.and_(pc.equal(uk["country"], "GB"), pc.invert(uk["is_intercompany"])))
+    assert set(gb["currency"].to_pylist()) == {"GBP"}
+    assert all(t.startswith("GB") and len(t) == 11 for t in gb["tax_id"].to_pylist())
+    de = vendors.filter(
+        pc.and_(pc.equal(vendors["country"], "DE"), pc.invert(vendors["is_intercompany"]))
+    )
+    assert all(len(p) == 5 and p.isdigit() for p in de["postal_code"].to_pylist())
+    assert all(
+        name.endswith(("GmbH", "AG", "GmbH & Co. KG", "KG"))
+        for name in de["vendor_name"].to_pylist()
+    )
+
+
+def test_intercompany_partners_are_group_companies(
+    config: datasynth.DatasynthConfig, customers: pa.Table
+) -> None:
+    ic = customers.filter(customers["is_intercompany"])
+    share = ic.num_rows / customers.num_rows
+    assert 0.02 < share < 0.09  # master_data.intercompany_share = 0.05
+    names = {c.code: c.name for c in config.companies}
+    for own, partner, name in zip(
+        ic["company_code"].to_pylist(),
+        ic["intercompany_code"].to_pylist(),
+        ic["customer_name"].to_pylist(),
+        strict=True,
+    ):
+        assert partner != own and names[partner] == name
+
+
+def test_terms_and_credit_follow_configuration(
+    config: datasynth.DatasynthConfig, customers: pa.Table
+) -> None:
+    terms = pc.value_counts(customers["payment_terms"]).to_pylist()
+    observed = {t["values"]: t["counts"] / customers.num_rows for t in terms}
+    for name, p in config.master_data.customer_payment_terms.items():
+        assert observed.get(name, 0.0) == pytest.approx(p, abs=0.04)
+    discount = customers.filter(pc.equal(customers["payment_terms"], "two_ten_net30"))
+    assert set(discount["cash_discount_percent"].to_pylist()) == {2.0}
+    aaa = customers.filter(pc.equal(customers["credit_rating"], "AAA"))["credit_limit"]
+    ccc = customers.filter(pc.equal(customers["credit_rating"], "CCC"))["credit_limit"]
+    assert (
+        pc.max(ccc).as_py() < pc.min(aaa).as_py()
+        or pc.mean(ccc.cast(pa.float64())).as_py() < pc.mean(aaa.cast(pa.float64())).as_py()
+    )
+
+
+def test_activity_is_skewed_towards_few_partners() -> None:
+    cdf = activity_cdf(1000, 1.1)
+    assert cdf[99] > 0.6  # the top 10% of partners carry most of the activity
+    assert np.all(np.diff(cdf) > 0)
+
+
+def test_journal_lines_name_partners_on_ap_and_ar_accounts() -> None:
+    cfg = datasynth.load_config(["transactions.count=6000"])
+    master = build_master(cfg)
+    t = datasynth.generate_block(cfg, "journal_entries", 0)
+    ap = set(master.chart.numbers[i] for i in master.chart.families["role:ap"])
+    ar = set(master.chart.numbers[i] for i in master.chart.families["role:ar"])
+    accounts = t["gl_account"].cast(pa.string()).to_pylist()
+    vendors = t["vendor_id"].to_pylist()
+    customers = t["customer_id"].to_pylist()
+    for account, vendor, customer in zip(accounts, vendors, customers, strict=True):
+        assert (vendor is not None) == (account in ap)
+        assert (customer is not None) == (account in ar)
+    known_vendors = set(generate_master_table(cfg, master, "vendors")["vendor_id"].to_pylist())
+    assert {v for v in vendors if v} <= known_vendors
+    # all lines of an entry that touch AP name the same vendor
+    pairs = pa.table({"d": t["document_id"], "v": t["vendor_id"]}).drop_null()
+    per_entry = pairs.group_by("d").aggregate([("v", "count_distinct")])
+    assert pc.max(per_entry["v_count_distinct"]).as_py() == 1
