@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from datasynth.config.loading import available_presets, conf_dir
 from datasynth.config.models import DatasynthConfig
-from datasynth.generators.master import PARTNER_TABLES, generate_master_table
+from datasynth.generators.master import TASK_TABLES, generate_master_table, task_table_rows
 from datasynth.runtime.blocks import plan_and_master, relative_path
 from datasynth.runtime.plan import JOURNAL_ENTRIES
 from datasynth.sinks.files import serialise
@@ -34,7 +34,7 @@ def estimated_bytes(config: DatasynthConfig) -> dict[str, int]:
     # partner tables: the first company's, scaled to the group
     sample_cfg = config.model_copy(update={"companies": config.companies[:1]})
     _, sample_master = plan_and_master(sample_cfg)
-    for table in PARTNER_TABLES:
+    for table in TASK_TABLES:
         one = generate_master_table(sample_cfg, sample_master, table)
         size = len(serialise(one, o.format, o.compression, o.compression_level))
         out[table] = size * len(config.companies)
@@ -68,15 +68,11 @@ def print_info(config: DatasynthConfig) -> None:
         f"format {config.output.format}):"
     )
     print(f"  {'table':<20} {'rows':>16} {'blocks':>8} {'estimated size':>16}")
-    partner_rows = {
-        "vendors": config.master_data.vendors,
-        "customers": config.master_data.customers,
-    }
     for table in plan.master_tables:
         if table in master.tables:
             rows = master.tables[table].num_rows
         else:
-            rows = partner_rows[table] * len(config.companies)
+            rows = task_table_rows(config, table)
         print(f"  {table:<20} {rows:>16,} {1:>8} {_size(sizes[table]):>16}")
     print(
         f"  {JOURNAL_ENTRIES:<20} {plan.expected_lines:>16,} {len(plan.blocks):>8} "

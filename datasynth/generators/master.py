@@ -24,6 +24,8 @@ from datasynth.core.distributions import GroupedCategorical
 from datasynth.core.reference import load
 from datasynth.core.seeding import stream
 from datasynth.generators.chart_of_accounts import ChartOfAccounts, build_chart_of_accounts
+from datasynth.generators.employees import generate_employees
+from datasynth.generators.materials import generate_fixed_assets, generate_materials
 from datasynth.generators.partners import activity_cdf, generate_customers, generate_vendors
 
 COMPANY_SCHEMA = pa.schema(
@@ -315,8 +317,14 @@ def build_master(config: DatasynthConfig) -> Master:
     )
 
 
-#: master-data tables too large to ship to every task: each is generated in its own task
-PARTNER_TABLES = ("vendors", "customers")
+#: master-data tables too large to ship to every task: each is generated in its own task,
+#: and blocks refer to their rows by reconstructable id
+TASK_TABLES = ("vendors", "customers", "materials", "fixed_assets", "employees")
+
+
+def task_table_rows(config: DatasynthConfig, table: str) -> int:
+    """Rows of a task-generated master table (its count per company times the companies)."""
+    return int(getattr(config.master_data, table)) * len(config.companies)
 
 
 def generate_master_table(config: DatasynthConfig, master: Master, table: str) -> pa.Table:
@@ -331,6 +339,21 @@ def generate_master_table(config: DatasynthConfig, master: Master, table: str) -
     elif table == "customers":
         parts = [
             generate_customers(config, i, master.chart.account("ar"), c.amount_scale)
+            for i, c in enumerate(master.companies)
+        ]
+    elif table == "materials":
+        parts = [
+            generate_materials(config, i, c.amount_scale, c.vendor_cdf)
+            for i, c in enumerate(master.companies)
+        ]
+    elif table == "fixed_assets":
+        parts = [
+            generate_fixed_assets(config, i, c.amount_scale, c.vendor_cdf, c.cost_centers)
+            for i, c in enumerate(master.companies)
+        ]
+    elif table == "employees":
+        parts = [
+            generate_employees(config, i, c.amount_scale, DEPARTMENTS)
             for i, c in enumerate(master.companies)
         ]
     else:

@@ -17,7 +17,17 @@ from datasynth.core.blocks import Block
 from datasynth.core.calendars import company_calendar
 from datasynth.generators.journal_entries import mean_lines_per_entry
 
-MASTER_TABLES = ("companies", "chart_of_accounts", "users", "cost_centers", "vendors", "customers")
+MASTER_TABLES = (
+    "companies",
+    "chart_of_accounts",
+    "users",
+    "cost_centers",
+    "vendors",
+    "customers",
+    "materials",
+    "fixed_assets",
+    "employees",
+)
 JOURNAL_ENTRIES = "journal_entries"
 #: ids reserve 7 digits for the row and 4 for the block inside one company and period
 MAX_ENTRIES_PER_BLOCK = 10**7 - 1
