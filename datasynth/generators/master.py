@@ -57,6 +57,35 @@ COST_CENTER_SCHEMA = pa.schema(
         pa.field("department", pa.string(), nullable=False),
     ]
 )
+PROFIT_CENTER_SCHEMA = pa.schema(
+    [
+        pa.field("profit_center", pa.string(), nullable=False),
+        pa.field("company_code", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("segment", pa.string(), nullable=False),
+    ]
+)
+#: profit centers per company: the industry's first product lines
+PROFIT_CENTERS_PER_COMPANY = 6
+
+
+def _profit_centers(industry: str, codes: list[str]) -> pa.Table:
+    lines = load("chart_of_accounts")["qualifiers"]["product"][industry][
+        :PROFIT_CENTERS_PER_COMPANY
+    ]
+    rows = [
+        dict(
+            profit_center=f"PC-{code}-{k + 1:02d}",
+            company_code=code,
+            name=f"{line} {code}",
+            segment=line,
+        )
+        for code in codes
+        for k, line in enumerate(lines)
+    ]
+    return pa.Table.from_pylist(rows, schema=PROFIT_CENTER_SCHEMA)
+
+
 #: departments that own cost centers, with their share of postings that need one
 DEPARTMENTS: tuple[tuple[str, str, float], ...] = (
     ("FIN", "Finance", 0.12),
@@ -311,6 +340,7 @@ def build_master(config: DatasynthConfig) -> Master:
         "companies": company_table,
         "users": pa.Table.from_pylist(user_rows, schema=USER_SCHEMA),
         "cost_centers": pa.Table.from_pylist(cc_rows, schema=COST_CENTER_SCHEMA),
+        "profit_centers": _profit_centers(g.industry, [c.code for c in config.companies]),
     }
     return Master(
         chart=chart, posting=build_posting_model(chart), companies=tuple(companies), tables=tables

@@ -22,6 +22,7 @@ MASTER_TABLES = (
     "chart_of_accounts",
     "users",
     "cost_centers",
+    "profit_centers",
     "vendors",
     "customers",
     "materials",
