@@ -98,12 +98,21 @@ def test_bad_configuration_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "never").exists()
 
 
-def test_notebook_executes(tmp_path: Path) -> None:
+def test_notebook_executes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
+    from ipykernel.kernelspec import install
+
+    # a kernel bound to this very interpreter, so the notebook runs the code under test and not
+    # whatever a user-level "python3" kernel spec on the machine points at
+    install(kernel_name="datasynth-test", prefix=str(tmp_path / "jupyter"))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter" / "share" / "jupyter"))
     nb = nbformat.read(ROOT / "notebooks" / "explore_block.ipynb", as_version=4)
     client = nbclient.NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        nb,
+        timeout=300,
+        kernel_name="datasynth-test",
+        resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
     assert (tmp_path / "entries_per_day.png").stat().st_size > 5_000
