@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import math
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -49,6 +49,12 @@ Compression = Literal["auto", "zstd", "snappy", "gzip", "lz4", "none"]
 SUM_TOLERANCE = 1e-6
 
 _LINE_BUCKET = re.compile(r"^(\d+)(?:-(\d+))?$")
+
+
+def _canonical(mix: dict[Any, float], order: tuple[str, ...]) -> dict[Any, float]:
+    """``mix`` in a fixed key order: draws must not depend on how the mapping was written
+    (the configuration fingerprint sorts keys, so two spellings must give the same data)."""
+    return {k: mix[k] for k in order if k in mix}
 
 
 class _Strict(BaseModel):
@@ -351,13 +357,16 @@ class TransactionsConfig(_Strict):
                     f"line-count buckets {keys[lo, hi]!r} and {keys[lo2, hi2]!r} overlap; "
                     "buckets must be disjoint"
                 )
-        return _check_distribution(v, "line_counts")
+        _check_distribution(v, "line_counts")
+        # one canonical order (by range) so that draws never depend on how a mapping was written
+        return {keys[span]: v[keys[span]] for span in sorted(keys)}
 
     @field_validator("sources", "business_processes", "personas")
     @classmethod
     def _mix(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         _check_distribution({str(k): w for k, w in v.items()}, str(info.field_name))
-        return v
+        order = {"sources": SOURCES, "business_processes": BUSINESS_PROCESSES, "personas": PERSONAS}
+        return _canonical(v, order[str(info.field_name)])
 
     @field_validator("document_types")
     @classmethod
@@ -372,7 +381,7 @@ class TransactionsConfig(_Strict):
                 _check_distribution(mix, "the document-type weights")
             except ValueError as exc:
                 raise ValueError(f"{key}: {exc}") from None
-        return v
+        return {k: dict(sorted(v[k].items())) for k in SOURCES if k in v}
 
 
 class OutputConfig(_Strict):
@@ -477,16 +486,18 @@ PAYMENT_BEHAVIOURS = ("early", "on_time", "slightly_late", "often_late", "high_r
 
 
 class MasterDataConfig(_Strict):
-    """Business partners, materials, assets and people per company, and how they behave."""
+    """Business partners, materials, assets and people per company, and how they behave.
 
-    vendors: int = Field(default=60, ge=1, le=10_000_000)
-    customers: int = Field(default=150, ge=1, le=10_000_000)
-    materials: int = Field(default=300, ge=1, le=100_000_000)
-    fixed_assets: int = Field(default=40, ge=1, le=10_000_000)
-    employees: int = Field(default=80, ge=1, le=10_000_000)
+    Counts are per company and at most 999,999 (ids carry six digits).
+    """
+
+    vendors: int = Field(default=60, ge=1, le=999_999)
+    customers: int = Field(default=150, ge=1, le=999_999)
+    materials: int = Field(default=300, ge=1, le=999_999)
+    fixed_assets: int = Field(default=40, ge=1, le=999_999)
+    employees: int = Field(default=80, ge=1, le=999_999)
     #: Zipf exponent of partner activity: at 1.1 the top 10% of partners carry most postings
     activity_skew: float = Field(default=1.1, ge=0.0, le=4.0)
-    intercompany_share: Probability = 0.05
     vendor_payment_terms: dict[str, float] = Field(default_factory=_default_vendor_terms)
     customer_payment_terms: dict[str, float] = Field(default_factory=_default_customer_terms)
     credit_ratings: dict[str, float] = Field(default_factory=_default_ratings)
@@ -500,7 +511,8 @@ class MasterDataConfig(_Strict):
             raise ValueError(
                 f"unknown payment terms {unknown}; allowed: {', '.join(PAYMENT_TERMS)}"
             )
-        return _check_distribution(v, str(info.field_name))
+        _check_distribution(v, str(info.field_name))
+        return _canonical(v, tuple(PAYMENT_TERMS))
 
     @field_validator("credit_ratings")
     @classmethod
@@ -508,7 +520,8 @@ class MasterDataConfig(_Strict):
         unknown = sorted(set(v) - set(CREDIT_RATINGS))
         if unknown:
             raise ValueError(f"unknown ratings {unknown}; allowed: {', '.join(CREDIT_RATINGS)}")
-        return _check_distribution(v, "credit_ratings")
+        _check_distribution(v, "credit_ratings")
+        return _canonical(v, CREDIT_RATINGS)
 
     @field_validator("payment_behaviours")
     @classmethod
@@ -518,7 +531,8 @@ class MasterDataConfig(_Strict):
             raise ValueError(
                 f"unknown behaviours {unknown}; allowed: {', '.join(PAYMENT_BEHAVIOURS)}"
             )
-        return _check_distribution(v, "payment_behaviours")
+        _check_distribution(v, "payment_behaviours")
+        return _canonical(v, PAYMENT_BEHAVIOURS)
 
 
 class DatasynthConfig(_Strict):

@@ -28,14 +28,25 @@ def join(parts: Sequence[pa.Array | str], separator: str = " ") -> pa.Array:
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def fixed_pattern(rng: np.random.Generator, pattern: str, n: int) -> np.ndarray:
-    """``n`` rows of ``pattern`` with its placeholders filled, as a ``(n, len)`` uint8 matrix."""
+def random_pools(rng: np.random.Generator, n: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row pools of random ASCII digits and capital letters, ``(n, width)`` each.
+
+    Text built from a row's own pools depends on that row alone, so changing other rows (more
+    partners of some country, say) never changes this row's postcode, tax id or IBAN.
+    """
+    digits = rng.integers(48, 58, (n, width), dtype=np.uint8)
+    letters = rng.integers(65, 91, (n, width), dtype=np.uint8)
+    return digits, letters
+
+
+def fill_pattern(pattern: str, digits: np.ndarray, letters: np.ndarray) -> np.ndarray:
+    """Rows of ``pattern`` with placeholder ``k`` filled from column ``k`` of the row's pools."""
     template = np.frombuffer(pattern.encode("ascii"), dtype=np.uint8)
-    out = np.tile(template, (n, 1))
-    digits = template == _DIGIT
-    letters = template == _LETTER
-    out[:, digits] = rng.integers(48, 58, (n, int(digits.sum())), dtype=np.uint8)
-    out[:, letters] = rng.integers(65, 91, (n, int(letters.sum())), dtype=np.uint8)
+    out = np.tile(template, (digits.shape[0], 1))
+    is_digit = template == _DIGIT
+    is_letter = template == _LETTER
+    out[:, is_digit] = digits[:, : template.size][:, is_digit]
+    out[:, is_letter] = letters[:, : template.size][:, is_letter]
     return out
 
 
@@ -47,15 +58,17 @@ def _strings(matrix: np.ndarray) -> pa.Array:
     )
 
 
-def patterns(rng: np.random.Generator, choices: Sequence[str], which: np.ndarray) -> pa.Array:
-    """Row i gets ``choices[which[i]]`` with its placeholders filled."""
+def patterns(
+    choices: Sequence[str], which: np.ndarray, digits: np.ndarray, letters: np.ndarray
+) -> pa.Array:
+    """Row i gets ``choices[which[i]]`` filled from row i's pools (:func:`random_pools`)."""
     which = np.asarray(which, dtype=np.int64)
     order = np.argsort(which, kind="stable")
     pieces: list[pa.Array] = []
     for k, pattern in enumerate(choices):
-        count = int((which == k).sum())
-        if count:
-            pieces.append(_strings(fixed_pattern(rng, pattern, count)))
+        rows = np.flatnonzero(which == k)
+        if rows.size:
+            pieces.append(_strings(fill_pattern(pattern, digits[rows], letters[rows])))
     if not pieces:
         return pa.array([], pa.string())
     grouped = pa.concat_arrays(pieces)
@@ -71,10 +84,13 @@ def _mod97(columns: list[np.ndarray], widths: list[int]) -> np.ndarray:
     return remainder
 
 
-def ibans(rng: np.random.Generator, country: str, letters: int, digits: int, n: int) -> pa.Array:
-    """Valid IBANs (ISO 13616 mod-97 check digits) with a random BBAN of the given shape."""
-    bban_letters = rng.integers(65, 91, (n, letters), dtype=np.uint8)
-    bban_digits = rng.integers(48, 58, (n, digits), dtype=np.uint8)
+def ibans(
+    country: str, letters: int, digits: int, digit_pool: np.ndarray, letter_pool: np.ndarray
+) -> pa.Array:
+    """Valid IBANs (ISO 13616 mod-97 check digits); the BBAN comes from each row's pools."""
+    n = digit_pool.shape[0]
+    bban_letters = letter_pool[:, :letters]
+    bban_digits = digit_pool[:, letters : letters + digits]
     # rearranged: BBAN, then the country code, then "00"; letters count as A=10 .. Z=35
     columns = [bban_letters[:, i].astype(np.int64) - 55 for i in range(letters)]
     columns += [bban_digits[:, i].astype(np.int64) - 48 for i in range(digits)]
@@ -94,10 +110,50 @@ def iban_is_valid(iban: str) -> bool:
     return int(number) % 97 == 1
 
 
-def routing_numbers(rng: np.random.Generator, n: int) -> pa.Array:
-    """US ABA routing numbers with a valid 3-7-1 checksum digit."""
-    first = rng.integers(0, 10, (n, 8))
-    first[:, 0] = rng.integers(0, 4, n)  # Federal Reserve routing symbols start 00-12 / 21-32
+def routing_numbers(digit_pool: np.ndarray) -> pa.Array:
+    """US ABA routing numbers with a valid 3-7-1 checksum digit, from each row's digit pool."""
+    first = digit_pool[:, :8].astype(np.int64) - 48
+    # the first two digits name a Federal Reserve district: 01-12, 21-32 (thrifts), 61-72, 80
+    prefixes = np.array([*range(1, 13), *range(21, 33), *range(61, 73), 80])
+    prefix = prefixes[(first[:, 0] * 10 + first[:, 1]) % prefixes.size]
+    first[:, 0], first[:, 1] = prefix // 10, prefix % 10
     weights = np.array([3, 7, 1, 3, 7, 1, 3, 7])
     last = (10 - (first @ weights) % 10) % 10
     return _strings((np.column_stack([first, last]) + 48).astype(np.uint8))
+
+
+def pick_within(
+    groups: Sequence[Sequence[str]], group: np.ndarray, u: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """Flatten per-group vocabularies and pick one entry per row uniformly within its group.
+
+    Returns the flat list and each row's index into it (``u`` holds uniform draws in [0, 1)).
+    """
+    flat = [x for g in groups for x in g]
+    sizes = np.array([len(g) for g in groups], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    g = np.asarray(group, dtype=np.int64)
+    out: np.ndarray = offsets[g] + (np.asarray(u) * sizes[g]).astype(np.int64)
+    return flat, out
+
+
+def scatter(base: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
+    """``base`` with the rows where ``mask`` is true replaced, in order, by ``values``."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return base
+    index = np.cumsum(mask) - 1
+    spread = values.take(pa.array(np.where(mask, index, 0)))
+    out = pc.if_else(pa.array(mask), spread, base)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def duplicates(values: pa.Array) -> np.ndarray:
+    """True for every row whose value already appeared in an earlier row."""
+    codes = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False)
+    first = np.full(int(codes.max()) + 1 if codes.size else 0, -1, dtype=np.int64)
+    # the first occurrence of each code is where np.unique reports it
+    _, first_index = np.unique(codes, return_index=True)
+    first[np.unique(codes)] = first_index
+    out: np.ndarray = first[codes] != np.arange(codes.size)
+    return out

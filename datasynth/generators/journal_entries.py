@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from datasynth.config.models import (
     BUSINESS_PROCESSES,
@@ -25,6 +24,7 @@ from datasynth.config.models import (
     parse_line_bucket,
 )
 from datasynth.core import distributions as dist
+from datasynth.core import vocab
 from datasynth.core.blocks import Block
 from datasynth.core.ids import journal_entry_ids
 from datasynth.core.money import AMOUNT_TYPE, MAX_MINOR_UNITS, decimal_from_minor
@@ -77,15 +77,8 @@ def _partner_column(
     prefix: str, company_code: str, partner: np.ndarray, entry: np.ndarray, on_line: np.ndarray
 ) -> pa.Array:
     """Partner ids on the lines where ``on_line`` is true, null elsewhere."""
-    rows = entry[on_line]
-    ids = partner_ids(prefix, company_code, partner[rows])
-    index = np.cumsum(on_line) - 1
-    spread = (
-        ids.take(pa.array(np.where(on_line, index, 0)))
-        if rows.size
-        else pa.nulls(entry.size, pa.string())
-    )
-    return pc.if_else(pa.array(on_line), spread, pa.nulls(entry.size, pa.string()))
+    ids = partner_ids(prefix, company_code, partner[entry[on_line]])
+    return vocab.scatter(pa.nulls(entry.size, pa.string()), on_line, ids)
 
 
 def mean_lines_per_entry(config: DatasynthConfig) -> float:
@@ -211,17 +204,30 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
         pa.array(list(company.cost_centers), pa.string()),
     )
 
-    # AP lines name a vendor and AR lines a customer of the entry; a few large partners carry
-    # most of the volume (Zipf over the partner index, master_data.activity_skew)
+    # AP lines name a vendor and AR lines a customer of the entry, a few large partners carrying
+    # most of the volume (Zipf, master_data.activity_skew); intercompany payables and
+    # receivables name one of the group companies, which lead the vendor and customer lists
     rng = stream(*key, "partners")
-    vendor = dist.draw(rng, company.vendor_cdf, n)
-    customer = dist.draw(rng, company.customer_cdf, n)
-    vendor_id = _partner_column(
-        "V", company.code, vendor, entry, master.chart.family_mask("role:ap")[account]
-    )
-    customer_id = _partner_column(
-        "C", company.code, customer, entry, master.chart.family_mask("role:ar")[account]
-    )
+    u = rng.random((n, 4))
+    chart = master.chart
+    ap_line = account == chart.numbers.index(chart.account("ap"))
+    ar_line = account == chart.numbers.index(chart.account("ar"))
+    ic_ap_line = chart.family_mask("role:ic_payable")[account]
+    ic_ar_line = chart.family_mask("role:ic_receivable")[account]
+    vendor = np.searchsorted(company.vendor_cdf, u[:, 0], side="right")
+    customer = np.searchsorted(company.customer_cdf, u[:, 1], side="right")
+    if company.group_vendors:
+        ic_vendor = (u[:, 2] * company.group_vendors).astype(np.int64)
+        vendor = np.where(np.add.reduceat(ic_ap_line, starts) > 0, ic_vendor, vendor)
+    else:
+        ic_ap_line = np.zeros_like(ic_ap_line)
+    if company.group_customers:
+        ic_customer = (u[:, 3] * company.group_customers).astype(np.int64)
+        customer = np.where(np.add.reduceat(ic_ar_line, starts) > 0, ic_customer, customer)
+    else:
+        ic_ar_line = np.zeros_like(ic_ar_line)
+    vendor_id = _partner_column("V", company.code, vendor, entry, ap_line | ic_ap_line)
+    customer_id = _partner_column("C", company.code, customer, entry, ar_line | ic_ar_line)
 
     ones = np.zeros(total_lines, dtype=np.int32)
     persona_names = (*PERSONAS, AUTOMATED_PERSONA)

@@ -26,7 +26,12 @@ from datasynth.core.seeding import stream
 from datasynth.generators.chart_of_accounts import ChartOfAccounts, build_chart_of_accounts
 from datasynth.generators.employees import generate_employees
 from datasynth.generators.materials import generate_fixed_assets, generate_materials
-from datasynth.generators.partners import activity_cdf, generate_customers, generate_vendors
+from datasynth.generators.partners import (
+    activity_cdf,
+    generate_customers,
+    generate_vendors,
+    group_partner_count,
+)
 
 COMPANY_SCHEMA = pa.schema(
     [
@@ -100,6 +105,8 @@ DEPARTMENTS: tuple[tuple[str, str, float], ...] = (
     ("EXEC", "Executive office", 0.03),
 )
 AUTOMATED_PERSONA = "automated_system"
+#: control accounts kept by partner (the subledger): lines on them name a vendor or customer
+SUBLEDGER_ROLES = ("role:ap", "role:ar", "role:ic_payable", "role:ic_receivable")
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,9 @@ class CompanyMaster:
     #: cumulative activity of the company's vendors and customers (Zipf over the index)
     vendor_cdf: np.ndarray
     customer_cdf: np.ndarray
+    #: the first rows of vendors and customers are the other group companies
+    group_vendors: int
+    group_customers: int
 
 
 @dataclass(frozen=True)
@@ -183,6 +193,9 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
                 weights: list[float] = []
                 for ref, share in template[side]:
                     family = chart.families[ref]
+                    if ref in SUBLEDGER_ROLES:
+                        # a partner's postings go to its reconciliation account: the main one
+                        family = family[:1]
                     # within a family the main account is busiest (Zipf-like 1/rank)
                     rank = 1.0 / np.arange(1, len(family) + 1)
                     accounts.extend(family)
@@ -314,11 +327,17 @@ def build_master(config: DatasynthConfig) -> Master:
                 amount_scale=scale,
                 amount_unit=unit,
                 vendor_cdf=activity_cdf(
-                    config.master_data.vendors, config.master_data.activity_skew
+                    config.master_data.vendors,
+                    config.master_data.activity_skew,
+                    group_partner_count(config, "vendors"),
                 ),
                 customer_cdf=activity_cdf(
-                    config.master_data.customers, config.master_data.activity_skew
+                    config.master_data.customers,
+                    config.master_data.activity_skew,
+                    group_partner_count(config, "customers"),
                 ),
+                group_vendors=group_partner_count(config, "vendors"),
+                group_customers=group_partner_count(config, "customers"),
             )
         )
     company_table = pa.table(
@@ -373,12 +392,14 @@ def generate_master_table(config: DatasynthConfig, master: Master, table: str) -
         ]
     elif table == "materials":
         parts = [
-            generate_materials(config, i, c.amount_scale, c.vendor_cdf)
+            generate_materials(config, i, c.amount_scale, c.amount_unit, c.vendor_cdf)
             for i, c in enumerate(master.companies)
         ]
     elif table == "fixed_assets":
         parts = [
-            generate_fixed_assets(config, i, c.amount_scale, c.vendor_cdf, c.cost_centers)
+            generate_fixed_assets(
+                config, i, c.amount_scale, c.amount_unit, c.vendor_cdf, c.cost_centers
+            )
             for i, c in enumerate(master.companies)
         ]
     elif table == "employees":

@@ -83,12 +83,17 @@ _ASSET_COST = {
 }
 
 
-def _minor(values: np.ndarray) -> pa.Array:
-    return decimal_from_minor(np.maximum(np.rint(values * 100.0), 1).astype(np.int64))
+def _minor(values: np.ndarray, unit: int) -> pa.Array:
+    """Amounts rounded to the currency's smallest unit (``unit`` hundredths), at least one."""
+    return decimal_from_minor(np.maximum(np.rint(values * 100.0 / unit), 1).astype(np.int64) * unit)
 
 
 def generate_materials(
-    config: DatasynthConfig, company_index: int, amount_scale: float, vendor_cdf: np.ndarray
+    config: DatasynthConfig,
+    company_index: int,
+    amount_scale: float,
+    amount_unit: int,
+    vendor_cdf: np.ndarray,
 ) -> pa.Table:
     """The materials of one company (``master_data.materials`` rows)."""
     company = config.companies[company_index]
@@ -97,17 +102,10 @@ def generate_materials(
     types_data = load("partners")["material_types"]
     types = list(types_data)
     kind = dist.draw(rng, dist.cdf([types_data[t][0] for t in types]), n)
-    nouns = [types_data[t][2] for t in types]
-    flat = [x for g in nouns for x in g]
-    sizes = np.array([len(g) for g in nouns])
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    noun = offsets[kind] + (rng.random(n) * sizes[kind]).astype(np.int64)
-    model = vocab.patterns(rng, ["@@-####"], np.zeros(n, dtype=np.int64))
+    flat, noun = vocab.pick_within([types_data[t][2] for t in types], kind, rng.random(n))
+    model = vocab.patterns(["@@-####"], np.zeros(n, dtype=np.int64), *vocab.random_pools(rng, n, 8))
     uoms = load("partners")["uoms"]
-    uom_flat = [u for t in types for u in uoms[t]]
-    uom_sizes = np.array([len(uoms[t]) for t in types])
-    uom_offsets = np.concatenate([[0], np.cumsum(uom_sizes)[:-1]])
-    uom = uom_offsets[kind] + (rng.random(n) * uom_sizes[kind]).astype(np.int64)
+    uom_flat, uom = vocab.pick_within([uoms[t] for t in types], kind, rng.random(n))
     median = np.array([_MATERIAL_COST[t] for t in types])[kind] * amount_scale
     cost = median * np.exp(0.9 * rng.standard_normal(n))
     markup = rng.uniform(1.15, 1.9, n)
@@ -128,8 +126,10 @@ def generate_materials(
         ),
         "base_uom": vocab.pick(uom_flat, uom),
         "valuation_method": vocab.pick(list(_VALUATION), valuation),
-        "standard_cost": _minor(cost),
-        "list_price": pc.if_else(pa.array(sold), _minor(cost * markup), pa.nulls(n, AMOUNT_TYPE)),
+        "standard_cost": _minor(cost, amount_unit),
+        "list_price": pc.if_else(
+            pa.array(sold), _minor(cost * markup, amount_unit), pa.nulls(n, AMOUNT_TYPE)
+        ),
         "abc_class": vocab.pick(["A", "B", "C"], abc),
         "preferred_vendor_id": pc.if_else(
             pa.array(purchased),
@@ -144,6 +144,7 @@ def generate_fixed_assets(
     config: DatasynthConfig,
     company_index: int,
     amount_scale: float,
+    amount_unit: int,
     vendor_cdf: np.ndarray,
     cost_centers: tuple[str, ...],
 ) -> pa.Table:
@@ -154,11 +155,7 @@ def generate_fixed_assets(
     classes_data = load("partners")["asset_classes"]
     classes = list(classes_data)
     kind = dist.draw(rng, dist.cdf([classes_data[c][0] for c in classes]), n)
-    names = [classes_data[c][2] for c in classes]
-    flat = [x for g in names for x in g]
-    sizes = np.array([len(g) for g in names])
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    name = offsets[kind] + (rng.random(n) * sizes[kind]).astype(np.int64)
+    flat, name = vocab.pick_within([classes_data[c][2] for c in classes], kind, rng.random(n))
     life = np.array([classes_data[c][1] for c in classes], dtype=np.int16)[kind]
     cost = np.array([_ASSET_COST[c] for c in classes])[kind] * amount_scale
     cost = cost * np.exp(0.7 * rng.standard_normal(n))
@@ -179,12 +176,14 @@ def generate_fixed_assets(
         "description": vocab.pick(flat, name),
         "asset_class": vocab.pick(classes, kind),
         "acquisition_date": pa.array(acquired.astype(np.int32), pa.date32()),
-        "acquisition_cost": _minor(cost),
+        "acquisition_cost": _minor(cost, amount_unit),
         "useful_life_months": pa.array(life),
         "depreciation_method": pc.if_else(
             pa.array(is_land), "none", vocab.pick(list(_DEPRECIATION), method)
         ),
-        "salvage_value": decimal_from_minor(np.rint(salvage * 100.0).astype(np.int64)),
+        "salvage_value": decimal_from_minor(
+            np.rint(salvage * 100.0 / amount_unit).astype(np.int64) * amount_unit
+        ),
         "cost_center": vocab.pick(list(cost_centers), rng.integers(0, len(cost_centers), n)),
         "vendor_id": partner_ids("V", company.code, dist.draw(rng, vendor_cdf, n)),
     }

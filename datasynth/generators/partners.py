@@ -2,15 +2,20 @@
 
 Built per company from vocabularies in ``datasynth/data/partners.json`` with numpy draws (no
 faker calls): most partners are domestic, the rest come from the group's trading countries;
-IBANs carry valid check digits, US routing numbers a valid checksum. Ids are reconstructable
-(``V-<company>-<6 digits>``, ``C-<company>-<6 digits>``): partner ``i`` of a company is always
-row ``i``, and activity falls off with the index (Zipf, ``master_data.activity_skew``), so a
-journal line can name a partner by index without a lookup.
+IBANs carry valid check digits, US routing numbers a valid checksum; names and tax ids are
+unique within a company. Ids are reconstructable (``V-<company>-<6 digits>``,
+``C-<company>-<6 digits>``): partner ``i`` of a company is always row ``i``, and activity falls
+off with the index (Zipf, ``master_data.activity_skew``), so a journal line can name a partner
+by index without a lookup. The first rows are the other group companies (one each, by code).
+
+Each concern (kinds, names, countries, addresses, bank details, terms, credit) draws from its
+own stream, and text is filled from per-row pools, so a row never changes because another row
+did (another company in the group, another country mix).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -89,52 +94,57 @@ def partner_ids(prefix: str, company_code: str, index: np.ndarray) -> pa.Array:
     return fixed_width_strings(f"{prefix}-{company_code}-", np.asarray(index) + 1, 6)
 
 
-def _grouped(
-    groups: list[list[Any]], group: np.ndarray, u: np.ndarray
-) -> tuple[list[Any], np.ndarray]:
-    """Flatten per-group lists; pick one element uniformly within each row's group."""
-    flat = [x for g in groups for x in g]
-    sizes = np.array([len(g) for g in groups], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    return flat, offsets[group] + (u * sizes[group]).astype(np.int64)
+_POOL = 32  # widest pattern or BBAN
 
 
-def _addresses(
+def _countries(
     rng: np.random.Generator, home: str, forced: list[str | None]
-) -> tuple[np.ndarray, dict[str, pa.Array]]:
-    """Country index per row (home country first) and the address and bank columns.
+) -> tuple[list[str], np.ndarray]:
+    """Vocabulary country codes (home first) and each row's country index.
 
-    ``forced[i]``, when set, is the country of row ``i`` (an intercompany partner is located
-    where that group company is).
+    About three quarters of the partners are domestic when the home country has a vocabulary;
+    ``forced[i]`` (an intercompany partner's country) wins where the vocabulary knows it.
     """
     data = load("partners")["countries"]
-    n = len(forced)
     codes = [home, *[c for c in data if c != home]] if home in data else list(data)
     if home in data:
         foreign = len(codes) - 1
         weights = [_DOMESTIC_SHARE] + [(1 - _DOMESTIC_SHARE) / foreign] * foreign
     else:
         weights = [1.0] * len(codes)
-    country = dist.draw(rng, dist.cdf(weights), n)
-    for i, code in enumerate(forced):
-        if code is not None and code in codes:
-            country[i] = codes.index(code)
+    country = dist.draw(rng, dist.cdf(weights), len(forced))
+    position = {c: i for i, c in enumerate(codes)}
+    wanted = np.array([position.get(c, -1) if c else -1 for c in forced], dtype=np.int64)
+    return codes, np.where(wanted >= 0, wanted, country)
+
+
+def _addresses(
+    rng: np.random.Generator, codes: list[str], country: np.ndarray
+) -> dict[str, pa.Array]:
+    """Address, tax id, currency, legal form and bank columns for each row's country."""
+    data = load("partners")["countries"]
     info = [data[c] for c in codes]
-    cities, city_at = _grouped([c["cities"] for c in info], country, rng.random(n))
-    streets, street_at = _grouped([c["streets"] for c in info], country, rng.random(n))
-    forms, form_at = _grouped([c["forms"] for c in info], country, rng.random(n))
-    number = pa.array(rng.integers(1, 250, n).astype(str))
-    street_name = vocab.pick(streets, street_at)
+    n = country.size
+    u = rng.random((n, 4))
+    digits, letters = vocab.random_pools(rng, n, _POOL)
+    tax_digits, tax_letters = vocab.random_pools(rng, n, _POOL)
+    bank_digits, bank_letters = vocab.random_pools(rng, n, _POOL)
+    cities, city_at = vocab.pick_within([c["cities"] for c in info], country, u[:, 0])
+    streets, street_at = vocab.pick_within([c["streets"] for c in info], country, u[:, 1])
+    forms, form_at = vocab.pick_within([c["forms"] for c in info], country, u[:, 2])
+    number = pa.array((1 + (u[:, 3] * 249).astype(np.int64)).astype(str))
+    street_name = vocab.pick([s for s in streets], street_at)
     number_first = np.array([c["number_first"] for c in info])[country]
-    street = pc.if_else(
-        pa.array(number_first), vocab.join([number, street_name]), vocab.join([street_name, number])
-    )
     columns: dict[str, pa.Array] = {
         "country": vocab.pick(codes, country),
         "city": vocab.pick([c[0] for c in cities], city_at),
-        "street": street,
-        "postal_code": vocab.patterns(rng, [c[1] for c in cities], city_at),
-        "tax_id": vocab.patterns(rng, [c["tax"][1] for c in info], country),
+        "street": pc.if_else(
+            pa.array(number_first),
+            vocab.join([number, street_name]),
+            vocab.join([street_name, number]),
+        ),
+        "postal_code": vocab.patterns([c[1] for c in cities], city_at, digits, letters),
+        "tax_id": vocab.patterns([c["tax"][1] for c in info], country, tax_digits, tax_letters),
         "currency": vocab.pick([c["currency"] for c in info], country),
         "_legal_form": vocab.pick(forms, form_at),
     }
@@ -142,29 +152,26 @@ def _addresses(
     routing = pa.nulls(n, pa.string())
     account = pa.nulls(n, pa.string())
     for k, c in enumerate(info):
-        rows = np.flatnonzero(country == k)
-        if rows.size == 0:
+        mask = country == k
+        if not mask.any():
             continue
-        mask = np.zeros(n, dtype=bool)
-        mask[rows] = True
         if c["iban"]:
-            values = vocab.ibans(rng, codes[k], c["iban"][0], c["iban"][1], rows.size)
-            iban = _scatter(iban, mask, values)
-        else:
-            account = _scatter(
-                account, mask, vocab.patterns(rng, ["############"], np.zeros(rows.size))
+            values = vocab.ibans(
+                codes[k], c["iban"][0], c["iban"][1], bank_digits[mask], bank_letters[mask]
             )
+            iban = vocab.scatter(iban, mask, values)
+        else:
+            numbers = vocab.patterns(
+                ["############"],
+                np.zeros(int(mask.sum())),
+                bank_digits[mask, 8:],
+                bank_letters[mask],
+            )
+            account = vocab.scatter(account, mask, numbers)
             if codes[k] == "US":
-                routing = _scatter(routing, mask, vocab.routing_numbers(rng, rows.size))
+                routing = vocab.scatter(routing, mask, vocab.routing_numbers(bank_digits[mask]))
     columns.update(iban=iban, bank_routing_number=routing, bank_account_number=account)
-    return country, columns
-
-
-def _scatter(base: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
-    """``base`` with the rows where ``mask`` is true replaced, in order, by ``values``."""
-    index = np.cumsum(mask) - 1
-    spread = values.take(pa.array(np.where(mask, index, 0)))
-    return pc.if_else(pa.array(mask), spread, base)
+    return columns
 
 
 def _terms(rng: np.random.Generator, mix: dict[str, float], n: int) -> dict[str, pa.Array]:
@@ -181,65 +188,117 @@ def _terms(rng: np.random.Generator, mix: dict[str, float], n: int) -> dict[str,
     }
 
 
-def _intercompany(
-    rng: np.random.Generator, config: DatasynthConfig, code: str, n: int
-) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
-    """Rows that are other group companies, which company (index into ``config.companies``),
-    and the country each row is forced to (None for ordinary partners)."""
-    others = np.array([i for i, c in enumerate(config.companies) if c.code != code], dtype=np.int64)
-    ic = rng.random(n) < config.master_data.intercompany_share
-    pick = rng.integers(0, max(others.size, 1), n)
-    if others.size == 0:
-        return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64), [None] * n
-    partner = others[pick]
-    forced = [
-        config.companies[p].country if flag else None for flag, p in zip(ic, partner, strict=True)
-    ]
-    return ic, partner, forced
+def _group_partners(config: DatasynthConfig, code: str, n: int) -> list[int]:
+    """Indices (into ``config.companies``) of the other group companies, by code: they are
+    partner rows 0, 1, ... of this company."""
+    others = sorted((c.code, i) for i, c in enumerate(config.companies) if c.code != code)
+    return [i for _, i in others][:n]
 
 
-def _apply_intercompany(
-    columns: dict[str, pa.Array],
-    name_column: str,
-    config: DatasynthConfig,
-    ic: np.ndarray,
-    partner: np.ndarray,
+def _unique_names(
+    rng: np.random.Generator, names: pa.Array, city: pa.Array, form: pa.Array, base: pa.Array
+) -> pa.Array:
+    """Names made unique: a repeated name takes its city, then a branch number."""
+    repeated = vocab.duplicates(names)
+    if repeated.any():
+        with_city = vocab.join([base, city, form])
+        names = pc.if_else(pa.array(repeated), with_city, names)
+    repeated = vocab.duplicates(names)
+    if repeated.any():
+        number = pa.array(np.char.mod("%d", np.arange(names.__len__()) + 1))
+        numbered = vocab.join([base, city, pa.array(["Branch"] * len(names)), number, form])
+        names = pc.if_else(pa.array(repeated), numbered, names)
+    return names.combine_chunks() if isinstance(names, pa.ChunkedArray) else names
+
+
+def _unique_tax_ids(
+    rng: np.random.Generator, columns: dict[str, pa.Array], codes: list[str], country: np.ndarray
 ) -> None:
-    companies = config.companies
-    mask = pa.array(ic)
-    for column, values in (
-        (name_column, [c.name for c in companies]),
-        ("country", [c.country for c in companies]),
-        ("currency", [c.currency for c in companies]),
-    ):
-        columns[column] = pc.if_else(mask, vocab.pick(values, partner), columns[column])
-    columns["is_intercompany"] = mask
-    columns["intercompany_code"] = pc.if_else(
-        mask, vocab.pick([c.code for c in companies], partner), pa.nulls(ic.size, pa.string())
+    """Redraw the tax ids that repeat an earlier one (rare; a few rounds at most)."""
+    data = load("partners")["countries"]
+    formats = [data[c]["tax"][1] for c in codes]
+    for _ in range(20):
+        repeated = vocab.duplicates(columns["tax_id"])
+        if not repeated.any():
+            return
+        digits, letters = vocab.random_pools(rng, int(repeated.sum()), _POOL)
+        fresh = vocab.patterns(formats, country[repeated], digits, letters)
+        columns["tax_id"] = vocab.scatter(columns["tax_id"], repeated, fresh)
+
+
+def _partners(
+    config: DatasynthConfig, company_index: int, table: str, kinds: dict[str, float]
+) -> tuple[dict[str, pa.Array], np.ndarray, list[int]]:
+    """Columns shared by vendors and customers, each row's kind, and the group partners."""
+    company = config.companies[company_index]
+    n = getattr(config.master_data, table)
+    seed = config.global_.seed
+
+    def rng(concern: str) -> np.random.Generator:
+        return stream(seed, table, company.code, concern)
+
+    group = _group_partners(config, company.code, n)
+    forced: list[str | None] = [config.companies[i].country for i in group]
+    forced += [None] * (n - len(group))
+    codes, country = _countries(rng("countries"), company.country, forced)
+    columns = _addresses(rng("addresses"), codes, country)
+    kind = dist.draw(rng("kinds"), dist.cdf(list(kinds.values())), n)
+    ic = np.zeros(n, dtype=bool)
+    ic[: len(group)] = True
+    group_index = np.zeros(n, dtype=np.int64)
+    group_index[: len(group)] = group
+    columns["is_intercompany"] = pa.array(ic)
+    columns["intercompany_code"] = vocab.scatter(
+        pa.nulls(n, pa.string()),
+        ic,
+        pa.array([config.companies[i].code for i in group], pa.string()),
     )
+    _unique_tax_ids(rng("tax_ids"), columns, codes, country)
+    columns["_country_index"] = pa.array(country)
+    return columns, kind, group
+
+
+def _names(
+    config: DatasynthConfig,
+    columns: dict[str, pa.Array],
+    nouns: list[str],
+    noun_at: np.ndarray,
+    rng: np.random.Generator,
+    group: list[int],
+) -> pa.Array:
+    data = load("partners")
+    n = noun_at.size
+    prefix = vocab.pick(data["name_prefixes"], rng.integers(0, len(data["name_prefixes"]), n))
+    base = vocab.join([prefix, vocab.pick(nouns, noun_at)])
+    form = columns.pop("_legal_form")
+    names = vocab.join([base, form])
+    names = vocab.scatter(
+        names,
+        np.arange(n) < len(group),
+        pa.array([config.companies[i].name for i in group], pa.string()),
+    )
+    return _unique_names(rng, names, columns["city"], form, base)
 
 
 def generate_vendors(config: DatasynthConfig, company_index: int, ap_account: str) -> pa.Table:
     """The vendors of one company (``master_data.vendors`` rows)."""
     company = config.companies[company_index]
-    n = config.master_data.vendors
-    rng = stream(config.global_.seed, "vendors", company.code)
     data = load("partners")
     types = list(data["vendor_types"])
-    kind = dist.draw(rng, dist.cdf(list(data["vendor_types"].values())), n)
-    nouns, noun_at = _grouped([data["vendor_nouns"][t] for t in types], kind, rng.random(n))
-    prefix = rng.integers(0, len(data["name_prefixes"]), n)
-    ic, partner, forced = _intercompany(rng, config, company.code, n)
-    _, columns = _addresses(rng, company.country, forced)
-    columns["vendor_name"] = vocab.join(
-        [
-            vocab.pick(data["name_prefixes"], prefix),
-            vocab.pick(nouns, noun_at),
-            columns.pop("_legal_form"),
-        ]
+    columns, kind, group = _partners(config, company_index, "vendors", data["vendor_types"])
+    n = kind.size
+    rng = stream(config.global_.seed, "vendors", company.code, "names")
+    nouns, noun_at = vocab.pick_within(
+        [data["vendor_nouns"][t] for t in types], kind, rng.random(n)
     )
-    columns.update(_terms(rng, config.master_data.vendor_payment_terms, n))
-    _apply_intercompany(columns, "vendor_name", config, ic, partner)
+    columns["vendor_name"] = _names(config, columns, nouns, noun_at, rng, group)
+    columns.update(
+        _terms(
+            stream(config.global_.seed, "vendors", company.code, "terms"),
+            config.master_data.vendor_payment_terms,
+            n,
+        )
+    )
     columns.update(
         vendor_id=partner_ids("V", company.code, np.arange(n)),
         company_code=pa.array(np.full(n, company.code)),
@@ -255,32 +314,29 @@ def generate_customers(
     """The customers of one company (``master_data.customers`` rows)."""
     company = config.companies[company_index]
     md = config.master_data
-    n = md.customers
-    rng = stream(config.global_.seed, "customers", company.code)
     data = load("partners")
     types = list(data["customer_types"])
-    kind = dist.draw(rng, dist.cdf(list(data["customer_types"].values())), n)
-    prefix = rng.integers(0, len(data["name_prefixes"]), n)
-    noun = rng.integers(0, len(data["customer_nouns"]), n)
-    ic, partner, forced = _intercompany(rng, config, company.code, n)
-    _, columns = _addresses(rng, company.country, forced)
-    columns["customer_name"] = vocab.join(
-        [
-            vocab.pick(data["name_prefixes"], prefix),
-            vocab.pick(data["customer_nouns"], noun),
-            columns.pop("_legal_form"),
-        ]
+    columns, kind, group = _partners(config, company_index, "customers", data["customer_types"])
+    n = kind.size
+    rng = stream(config.global_.seed, "customers", company.code, "names")
+    noun_at = rng.integers(0, len(data["customer_nouns"]), n)
+    columns["customer_name"] = _names(config, columns, data["customer_nouns"], noun_at, rng, group)
+    columns.update(
+        _terms(
+            stream(config.global_.seed, "customers", company.code, "terms"),
+            md.customer_payment_terms,
+            n,
+        )
     )
-    columns.update(_terms(rng, md.customer_payment_terms, n))
+    credit = stream(config.global_.seed, "customers", company.code, "credit")
     ratings = list(md.credit_ratings)
-    rating = dist.draw(rng, dist.cdf(list(md.credit_ratings.values())), n)
+    rating = dist.draw(credit, dist.cdf(list(md.credit_ratings.values())), n)
     type_factor = np.array([0.2 if t in ("consumer", "small_business") else 1.0 for t in types])[
         kind
     ]
     limit = np.array([_CREDIT_LIMITS[r] for r in ratings])[rating] * type_factor * amount_scale
     behaviours = list(md.payment_behaviours)
-    behaviour = dist.draw(rng, dist.cdf(list(md.payment_behaviours.values())), n)
-    _apply_intercompany(columns, "customer_name", config, ic, partner)
+    behaviour = dist.draw(credit, dist.cdf(list(md.payment_behaviours.values())), n)
     columns.update(
         customer_id=partner_ids("C", company.code, np.arange(n)),
         company_code=pa.array(np.full(n, company.code)),
@@ -293,6 +349,22 @@ def generate_customers(
     return pa.table({f.name: columns[f.name] for f in CUSTOMER_SCHEMA}, schema=CUSTOMER_SCHEMA)
 
 
-def activity_cdf(count: int, skew: float) -> np.ndarray:
-    """Cumulative activity of partners 0..count-1: Zipf weights 1 / (i + 1) ** skew."""
-    return dist.cdf(1.0 / np.arange(1, count + 1, dtype=np.float64) ** skew)
+@lru_cache(maxsize=16)
+def activity_cdf(count: int, skew: float, reserved: int = 0) -> np.ndarray:
+    """Cumulative activity of partners 0..count-1 in ordinary (non-intercompany) postings.
+
+    The first ``reserved`` rows are the group companies and take no ordinary postings; the rest
+    follow Zipf weights 1 / rank ** skew. If every row is reserved, all are equally likely.
+    """
+    if count <= reserved:
+        return dist.cdf(np.ones(count))
+    weights = np.zeros(count, dtype=np.float64)
+    weights[reserved:] = 1.0 / np.arange(1, count - reserved + 1, dtype=np.float64) ** skew
+    out = dist.cdf(weights)
+    out.setflags(write=False)
+    return out
+
+
+def group_partner_count(config: DatasynthConfig, table: str) -> int:
+    """How many leading rows of a company's vendors or customers are group companies."""
+    return min(int(getattr(config.master_data, table)), len(config.companies) - 1)

@@ -52,6 +52,7 @@ def test_bank_details_are_valid(vendors: pa.Table, customers: pa.Table) -> None:
         us = table.filter(pc.equal(table["country"], "US"))
         for routing in us["bank_routing_number"].to_pylist():
             d = [int(ch) for ch in routing]
+            assert int(routing[:2]) in {*range(1, 13), *range(21, 33), *range(61, 73), 80}
             assert (
                 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + d[2] + d[5] + d[8]
             ) % 10 == 0
@@ -62,7 +63,9 @@ def test_bank_details_are_valid(vendors: pa.Table, customers: pa.Table) -> None:
 
 
 def test_mostly_domestic_with_country_consistent_values(vendors: pa.Table) -> None:
-    uk = vendors.filter(pc.equal(vendors["company_code"], "2000"))
+    uk = vendors.filter(
+        pc.and_(pc.equal(vendors["company_code"], "2000"), pc.invert(vendors["is_intercompany"]))
+    )
     domestic = pc.mean(pc.cast(pc.equal(uk["country"], "GB"), pa.float64())).as_py()
     assert 0.65 < domestic < 0.9
     gb = uk.filter(pc.and_(pc.equal(uk["country"], "GB"), pc.invert(uk["is_intercompany"])))
@@ -78,20 +81,45 @@ def test_mostly_domestic_with_country_consistent_values(vendors: pa.Table) -> No
     )
 
 
-def test_intercompany_partners_are_group_companies(
+def test_group_companies_lead_the_partner_lists(
     config: datasynth.DatasynthConfig, customers: pa.Table
 ) -> None:
-    ic = customers.filter(customers["is_intercompany"])
-    share = ic.num_rows / customers.num_rows
-    assert 0.02 < share < 0.09  # master_data.intercompany_share = 0.05
     names = {c.code: c.name for c in config.companies}
-    for own, partner, name in zip(
-        ic["company_code"].to_pylist(),
-        ic["intercompany_code"].to_pylist(),
-        ic["customer_name"].to_pylist(),
-        strict=True,
-    ):
-        assert partner != own and names[partner] == name
+    for own in names:
+        rows = customers.filter(pc.equal(customers["company_code"], own)).to_pylist()
+        others = sorted(code for code in names if code != own)
+        assert [r["intercompany_code"] for r in rows[: len(others)]] == others
+        assert [r["customer_name"] for r in rows[: len(others)]] == [names[c] for c in others]
+        assert not any(r["is_intercompany"] for r in rows[len(others) :])
+
+
+def test_names_and_tax_ids_are_unique_within_a_company() -> None:
+    cfg = datasynth.load_config(["+preset=medium"])
+    customers = generate_master_table(cfg, build_master(cfg), "customers")
+    for code in ("1000", "2000", "3000"):
+        own = customers.filter(pc.equal(customers["company_code"], code))
+        assert pc.count_distinct(own["customer_name"]).as_py() == own.num_rows == 6000
+        assert pc.count_distinct(own["tax_id"]).as_py() == own.num_rows
+
+
+def test_a_row_does_not_change_when_the_group_grows() -> None:
+    """Per-concern streams and per-row pools: another company changes only the group rows."""
+    base = (
+        "{code: '1000', name: Demo Inc., currency: USD, country: US}, "
+        "{code: '2000', name: Demo GmbH, currency: EUR, country: DE}"
+    )
+    third = "{code: '3000', name: Demo UK Ltd, currency: GBP, country: GB}"
+    two = datasynth.load_config(["master_data.vendors=300", f"companies=[{base}]"])
+    three = datasynth.load_config(["master_data.vendors=300", f"companies=[{base}, {third}]"])
+    a = generate_master_table(two, build_master(two), "vendors").filter(
+        pc.equal(pc.field("company_code"), "1000")
+    )
+    b = generate_master_table(three, build_master(three), "vendors").filter(
+        pc.equal(pc.field("company_code"), "1000")
+    )
+    # rows 0..1 are group companies in the larger group; from row 2 on nothing may move
+    stable = ["vendor_id", "tax_id", "iban", "postal_code", "payment_terms", "vendor_type"]
+    assert a.slice(2).select(stable).equals(b.slice(2).select(stable))
 
 
 def test_terms_and_credit_follow_configuration(
@@ -121,8 +149,9 @@ def test_journal_lines_name_partners_on_ap_and_ar_accounts() -> None:
     cfg = datasynth.load_config(["transactions.count=6000"])
     master = build_master(cfg)
     t = datasynth.generate_block(cfg, "journal_entries", 0)
-    ap = set(master.chart.numbers[i] for i in master.chart.families["role:ap"])
-    ar = set(master.chart.numbers[i] for i in master.chart.families["role:ar"])
+    chart = master.chart
+    ap = {chart.account("ap"), *(chart.numbers[i] for i in chart.families["role:ic_payable"])}
+    ar = {chart.account("ar"), *(chart.numbers[i] for i in chart.families["role:ic_receivable"])}
     accounts = t["gl_account"].cast(pa.string()).to_pylist()
     vendors = t["vendor_id"].to_pylist()
     customers = t["customer_id"].to_pylist()
