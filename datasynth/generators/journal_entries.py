@@ -195,6 +195,16 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     side_group = template[entry] * 2 + (~is_debit).astype(np.int64)
     within = posting.accounts.draw(rng, side_group)
     account = posting.account_lookup[posting.account_offsets[side_group] + within]
+    # a two-line entry that debits and credits one account would change nothing: its credit
+    # line takes the next account of its side instead (no extra draw, so nothing else moves)
+    second = np.flatnonzero((lines[entry] == 2) & (line_number == 2))
+    clash = second[account[second] == account[second - 1]]
+    if clash.size:
+        size = posting.accounts.sizes[side_group[clash]]
+        shifted = (within[clash] + 1) % size
+        account[clash] = posting.account_lookup[
+            posting.account_offsets[side_group[clash]] + shifted
+        ]
 
     rng = stream(*key, "cost_centers")
     needs_cc = master.chart.requires_cost_center[account]

@@ -239,3 +239,14 @@ def test_people_post_in_office_hours_and_batch_jobs_at_night(
     source = t["source"].cast(pa.string()).to_numpy(zero_copy_only=False)
     assert set(source[machine]) <= {"automated", "recurring"}
     assert set(source[~machine]) <= {"manual", "adjustment"}
+
+
+def test_no_two_line_entry_debits_and_credits_one_account(
+    run: tuple[datasynth.DatasynthConfig, Path, pa.Table],
+) -> None:
+    _, _, t = run
+    keys = pa.table({"d": t["document_id"], "a": t["gl_account"].cast(pa.string())})
+    per_entry = keys.group_by("d").aggregate([("a", "count"), ("a", "count_distinct")])
+    two = per_entry.filter(pc.equal(per_entry["a_count"], 2))
+    assert two.num_rows > 50_000
+    assert pc.min(two["a_count_distinct"]).as_py() == 2
