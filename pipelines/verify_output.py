@@ -30,8 +30,8 @@ def verify(root: Path) -> list[str]:
         elif path.stat().st_size != f["bytes"] or sha256_of(path) != f["sha256"]:
             problems.append(f"{f['path']}: size or sha256 differs from the manifest")
     fmt = manifest["config"]["output"]["format"]
-    if fmt != "parquet":
-        return problems  # the content checks below read Parquet
+    if fmt != "parquet" or problems:
+        return problems  # the content checks below read Parquet, and only intact files
     con = duckdb.connect()
     je = f"read_parquet('{root}/journal_entries/**/*.parquet', hive_partitioning=true)"
     rows = con.execute(f"select count(*) from {je}").fetchone()

@@ -535,6 +535,183 @@ class MasterDataConfig(_Strict):
         return _canonical(v, PAYMENT_BEHAVIOURS)
 
 
+PAYMENT_METHODS = ("bank_transfer", "check", "wire", "credit_card")
+
+
+def _payment_methods(v: dict[str, float], what: str) -> dict[str, float]:
+    unknown = sorted(set(v) - set(PAYMENT_METHODS))
+    if unknown:
+        raise ValueError(
+            f"unknown payment methods {unknown}; allowed: {', '.join(PAYMENT_METHODS)}"
+        )
+    _check_distribution(v, what)
+    return _canonical(v, PAYMENT_METHODS)
+
+
+def _items_per_order(v: dict[int, float]) -> dict[int, float]:
+    bad = sorted(k for k in v if not 1 <= int(k) <= 50)
+    if bad:
+        raise ValueError(f"item counts {bad} must lie within 1..50")
+    _check_distribution({str(k): w for k, w in v.items()}, "items_per_order")
+    return {int(k): v[k] for k in sorted(v)}
+
+
+def _default_items() -> dict[int, float]:
+    return {1: 0.40, 2: 0.25, 3: 0.15, 4: 0.10, 5: 0.06, 6: 0.04}
+
+
+class ProcureToPayConfig(_Strict):
+    """Purchase order -> goods receipt(s) -> vendor invoice (three-way match) -> payment.
+
+    Rates are per flow (a purchase order); days are calendar days before weekends are skipped.
+    """
+
+    items_per_order: dict[int, float] = Field(default_factory=_default_items)
+    max_quantity: int = Field(default=99, ge=1, le=100_000)
+    days_to_receipt: int = Field(default=14, ge=0, le=365)
+    days_to_invoice: int = Field(default=5, ge=0, le=365)
+    partial_delivery_rate: Probability = 0.15
+    over_delivery_rate: Probability = 0.02
+    #: largest over-delivery as a fraction of the ordered quantity
+    max_over_delivery: float = Field(default=0.10, ge=0.0, le=1.0)
+    price_variance_rate: Probability = 0.08
+    #: invoice prices deviate from the order price by up to this fraction
+    max_price_variance: float = Field(default=0.10, ge=0.0, le=1.0)
+    quantity_variance_rate: Probability = 0.05
+    #: three-way match tolerances: invoice price vs order price, invoiced vs received quantity
+    price_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
+    quantity_tolerance: float = Field(default=0.02, ge=0.0, le=1.0)
+    #: days until a payment block of a failed match is released by hand
+    block_release_days: int = Field(default=21, ge=0, le=365)
+    late_payment_rate: Probability = 0.15
+    #: share of invoices with cash-discount terms paid within the discount period
+    discount_capture_rate: Probability = 0.70
+    payment_methods: dict[str, float] = Field(
+        default_factory=lambda: {
+            "bank_transfer": 0.60,
+            "check": 0.25,
+            "wire": 0.10,
+            "credit_card": 0.05,
+        }
+    )
+
+    @field_validator("items_per_order", mode="before")
+    @classmethod
+    def _item_keys(cls, v: object) -> object:
+        return _int_keys(v)
+
+    @field_validator("items_per_order")
+    @classmethod
+    def _items(cls, v: dict[int, float]) -> dict[int, float]:
+        return _items_per_order(v)
+
+    @field_validator("payment_methods")
+    @classmethod
+    def _methods(cls, v: dict[str, float]) -> dict[str, float]:
+        return _payment_methods(v, "payment_methods")
+
+
+class OrderToCashConfig(_Strict):
+    """Sales order -> credit check -> delivery(ies) -> customer invoice -> receipt(s)."""
+
+    items_per_order: dict[int, float] = Field(default_factory=_default_items)
+    max_quantity: int = Field(default=49, ge=1, le=100_000)
+    credit_check_failure_rate: Probability = 0.02
+    days_to_delivery: int = Field(default=7, ge=0, le=365)
+    days_to_invoice: int = Field(default=1, ge=0, le=365)
+    partial_shipment_rate: Probability = 0.10
+    late_payment_rate: Probability = 0.15
+    discount_capture_rate: Probability = 0.60
+    partial_payment_rate: Probability = 0.08
+    short_payment_rate: Probability = 0.03
+    #: a short payment withholds up to this fraction of the invoice (a disputed deduction)
+    max_short_fraction: float = Field(default=0.10, gt=0.0, le=1.0)
+    bad_debt_rate: Probability = 0.01
+    #: an unpaid invoice is written off this many days after its due date
+    write_off_after_days: int = Field(default=120, ge=0, le=3650)
+    payment_methods: dict[str, float] = Field(
+        default_factory=lambda: {
+            "bank_transfer": 0.50,
+            "check": 0.30,
+            "wire": 0.15,
+            "credit_card": 0.05,
+        }
+    )
+
+    @field_validator("items_per_order", mode="before")
+    @classmethod
+    def _item_keys(cls, v: object) -> object:
+        return _int_keys(v)
+
+    @field_validator("items_per_order")
+    @classmethod
+    def _items(cls, v: dict[int, float]) -> dict[int, float]:
+        return _items_per_order(v)
+
+    @field_validator("payment_methods")
+    @classmethod
+    def _methods(cls, v: dict[str, float]) -> dict[str, float]:
+        return _payment_methods(v, "payment_methods")
+
+    @model_validator(mode="after")
+    def _payment_mix(self) -> OrderToCashConfig:
+        total = self.partial_payment_rate + self.short_payment_rate + self.bad_debt_rate
+        if total > 1.0:
+            raise ValueError(
+                "partial_payment_rate + short_payment_rate + bad_debt_rate must be at most 1, "
+                f"got {total:.6g}"
+            )
+        return self
+
+
+def _int_keys(v: object) -> object:
+    # YAML gives integer keys, Hydra overrides may give text: both mean an item count
+    if isinstance(v, dict):
+        out: dict[int, object] = {}
+        for k, w in v.items():
+            try:
+                out[int(k)] = w
+            except (TypeError, ValueError):
+                raise ValueError(f"item count {k!r} must be a whole number like 1 or 2") from None
+        return out
+    return v
+
+
+class OcelConfig(_Strict):
+    """The OCEL 2.0 object-centric event log of the flows (``process_mining/``)."""
+
+    enabled: bool = True
+    formats: tuple[Literal["json", "sqlite"], ...] = ("json", "sqlite")
+    #: a step done twice (an order changed and approved again, an invoice verified twice)
+    rework_rate: Probability = 0.05
+    #: an optional step left out (approval, picking)
+    skip_rate: Probability = 0.02
+    #: two steps recorded in the wrong order (an invoice received before the goods)
+    out_of_order_rate: Probability = 0.03
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("name at least one of json, sqlite (or set ocel.enabled: false)")
+        return tuple(sorted(set(v)))
+
+
+class DocumentFlowsConfig(_Strict):
+    """Procure-to-pay and order-to-cash document flows that post their own journal entries.
+
+    When enabled, the P2P and O2C entries whose posting template a flow covers (goods receipt,
+    invoice against an order, payment, goods issue, customer invoice and receipt, bad-debt
+    write-off) come from flows instead of standalone draws, so ``business_processes`` still
+    sets the share of each process.
+    """
+
+    enabled: bool = True
+    p2p: ProcureToPayConfig = ProcureToPayConfig()
+    o2c: OrderToCashConfig = OrderToCashConfig()
+    ocel: OcelConfig = OcelConfig()
+
+
 class DatasynthConfig(_Strict):
     """The whole validated configuration of one datasynth run."""
 
@@ -545,6 +722,7 @@ class DatasynthConfig(_Strict):
     chart_of_accounts: ChartOfAccountsConfig = ChartOfAccountsConfig()
     master_data: MasterDataConfig = MasterDataConfig()
     transactions: TransactionsConfig = TransactionsConfig()
+    document_flows: DocumentFlowsConfig = DocumentFlowsConfig()
     output: OutputConfig = OutputConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 

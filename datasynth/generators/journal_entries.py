@@ -91,7 +91,20 @@ def mean_lines_per_entry(config: DatasynthConfig) -> float:
 
 
 def generate_journal_entries(config: DatasynthConfig, master: Master, block: Block) -> pa.Table:
-    """All lines of the entries in ``block``, with the columns of :data:`SCHEMA`."""
+    """All lines of the standalone entries in ``block`` (no flows), with :data:`SCHEMA`."""
+    return generate_direct_entries(config, master, block, None)[0]
+
+
+def generate_direct_entries(
+    config: DatasynthConfig, master: Master, block: Block, replaced: np.ndarray | None
+) -> tuple[pa.Table, np.ndarray]:
+    """The standalone entries of ``block`` and how many entries per business process were
+    left to document flows.
+
+    ``replaced`` masks the posting templates whose entries document flows post instead (goods
+    receipts, invoices against orders, payments, ...): entries drawn with those templates are
+    dropped here and counted, so the flows can take their place and the process mix holds.
+    """
     t = config.transactions
     company = master.companies[block.company_index]
     n = block.entries
@@ -124,6 +137,18 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
     rng = stream(*key, "posting_templates")
     posting = master.posting
     template = posting.template_offset[process] + posting.templates.draw(rng, process)
+    left_to_flows = np.zeros(len(BUSINESS_PROCESSES), dtype=np.int64)
+    if replaced is not None and replaced.any():
+        covered = replaced[template]
+        left_to_flows = np.bincount(process[covered], minlength=len(BUSINESS_PROCESSES))
+        keep = ~covered
+        lines, debits, source, process, template = (
+            x[keep] for x in (lines, debits, source, process, template)
+        )
+        automated = automated[keep]
+        n = int(keep.sum())
+        if n == 0:
+            return SCHEMA.empty_table(), left_to_flows
 
     rng = stream(*key, "dates")
     weights = company.day_weights[
@@ -270,4 +295,4 @@ def generate_journal_entries(config: DatasynthConfig, master: Master, block: Blo
         pa.array(np.zeros(total_lines, dtype=bool)),
         pa.array(np.zeros(total_lines, dtype=bool)),
     ]
-    return pa.Table.from_arrays(columns, schema=SCHEMA)
+    return pa.Table.from_arrays(columns, schema=SCHEMA), left_to_flows

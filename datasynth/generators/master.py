@@ -25,6 +25,7 @@ from datasynth.core.reference import load
 from datasynth.core.seeding import stream
 from datasynth.generators.chart_of_accounts import ChartOfAccounts, build_chart_of_accounts
 from datasynth.generators.employees import generate_employees
+from datasynth.generators.flows import FlowCompany, build_flow_company
 from datasynth.generators.materials import generate_fixed_assets, generate_materials
 from datasynth.generators.partners import (
     activity_cdf,
@@ -143,6 +144,8 @@ class PostingModel:
 
     template_names: tuple[str, ...]
     template_document_types: tuple[str, ...]
+    #: the flow document that posts each template (``"goods_receipt"``, ...), "" for none
+    template_flow_documents: tuple[str, ...]
     #: draws a template (global index) per entry from its process (group = process index)
     templates: GroupedCategorical
     template_offset: np.ndarray
@@ -156,6 +159,15 @@ class PostingModel:
     def groups(self) -> int:
         """Number of (template, side) groups: two per template."""
         return len(self.account_offsets)
+
+    @property
+    def flow_templates(self) -> np.ndarray:
+        """Mask over templates whose entries come from document flows when flows are on."""
+        return np.array([bool(d) for d in self.template_flow_documents])
+
+    def template_of(self, flow_document: str) -> int:
+        """Global index of the template a flow document posts with."""
+        return self.template_flow_documents.index(flow_document)
 
     def choices(self, group: int) -> np.ndarray:
         """Account indices a (template, side) group can post to, in draw order."""
@@ -172,12 +184,15 @@ class Master:
     posting: PostingModel
     companies: tuple[CompanyMaster, ...]
     tables: dict[str, pa.Table]
+    #: purchasing and sales lookups per company when document flows are enabled
+    flows: tuple[FlowCompany, ...] | None = None
 
 
 def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
     templates: dict[str, list[dict[str, Any]]] = load("chart_of_accounts")["posting_templates"]
     names: list[str] = []
     document_types: list[str] = []
+    flow_documents: list[str] = []
     per_process: list[list[float]] = []
     offsets: list[int] = []
     side_groups: list[list[float]] = []
@@ -188,6 +203,7 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
         for template in templates[process]:
             names.append(f"{process}: {template['name']}")
             document_types.append(template["document_type"])
+            flow_documents.append(template.get("flow_document", ""))
             for side in ("debit", "credit"):
                 accounts: list[int] = []
                 weights: list[float] = []
@@ -205,6 +221,7 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
     return PostingModel(
         template_names=tuple(names),
         template_document_types=tuple(document_types),
+        template_flow_documents=tuple(flow_documents),
         templates=GroupedCategorical(per_process),
         template_offset=np.asarray(offsets, dtype=np.int64),
         accounts=GroupedCategorical(side_groups),
@@ -361,8 +378,25 @@ def build_master(config: DatasynthConfig) -> Master:
         "cost_centers": pa.Table.from_pylist(cc_rows, schema=COST_CENTER_SCHEMA),
         "profit_centers": _profit_centers(g.industry, [c.code for c in config.companies]),
     }
+    flows = None
+    if config.document_flows.enabled:
+        flows = tuple(
+            build_flow_company(
+                company.country,
+                c.vendor_cdf,
+                c.customer_cdf,
+                generate_vendors(config, i, chart.account("ap")),
+                generate_customers(config, i, chart.account("ar"), c.amount_scale),
+                generate_materials(config, i, c.amount_scale, c.amount_unit, c.vendor_cdf),
+            )
+            for i, (company, c) in enumerate(zip(config.companies, companies, strict=True))
+        )
     return Master(
-        chart=chart, posting=build_posting_model(chart), companies=tuple(companies), tables=tables
+        chart=chart,
+        posting=build_posting_model(chart),
+        companies=tuple(companies),
+        tables=tables,
+        flows=flows,
     )
 
 

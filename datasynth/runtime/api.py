@@ -17,11 +17,14 @@ def plan(config: DatasynthConfig) -> Plan:
 def generate_block(config: DatasynthConfig, table: str, index: int) -> pa.Table:
     """Rows of block ``index`` of ``table``, identical to that block in a full run.
 
-    The result includes the partition columns (``fiscal_year``, ``fiscal_period``) that a run
-    stores in directory names rather than inside the files.
+    For ``journal_entries`` the result includes the partition columns (``fiscal_year``,
+    ``fiscal_period``) that a run stores in directory names rather than inside the files, and
+    the entries of the flows that start in the block (which may post in later periods). The
+    document-flow tables (``purchase_orders``, ...) are produced by the journal-entry blocks:
+    ``generate_block(config, "purchase_orders", i)`` is what block ``i`` writes.
     """
     p, master = plan_and_master(config)
     blocks = p.blocks_of(table)
     if not 0 <= index < len(blocks):
         raise IndexError(f"{table} has {len(blocks)} block(s); index {index} is out of range")
-    return materialise(config, master, blocks[index])
+    return materialise(config, master, blocks[index], table)

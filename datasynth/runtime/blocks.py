@@ -11,11 +11,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from datasynth.config.models import DatasynthConfig
 from datasynth.core.blocks import Block
-from datasynth.generators.journal_entries import PARTITION_COLUMNS, generate_journal_entries
+from datasynth.generators.document_flows import FLOW_TABLES, generate_block_tables
+from datasynth.generators.journal_entries import PARTITION_COLUMNS
 from datasynth.generators.master import Master, build_master, generate_master_table
 from datasynth.runtime.plan import JOURNAL_ENTRIES, Plan, build_plan
 from datasynth.sinks.files import FileRecord, file_suffix, sha256_of, write_table
@@ -53,75 +55,137 @@ def plan_and_master(config: DatasynthConfig) -> tuple[Plan, Master]:
     return _CACHE[key]
 
 
-def materialise(config: DatasynthConfig, master: Master, block: Block) -> pa.Table:
-    """The rows of one block with every column of its table's schema."""
+def materialise_all(config: DatasynthConfig, master: Master, block: Block) -> dict[str, pa.Table]:
+    """Every table a block produces: a master table, or a journal-entry block's entries (with
+    their partition columns) and its document-flow tables."""
     if block.table == JOURNAL_ENTRIES:
-        return generate_journal_entries(config, master, block)
-    return generate_master_table(config, master, block.table)
+        return generate_block_tables(config, master, block)
+    return {block.table: generate_master_table(config, master, block.table)}
 
 
-def relative_path(config: DatasynthConfig, block: Block, width: int = 5) -> str:
-    """Where a block's file lives under the output directory."""
+def materialise(
+    config: DatasynthConfig, master: Master, block: Block, table: str | None = None
+) -> pa.Table:
+    """The rows of one table of one block (by default the block's own table)."""
+    return materialise_all(config, master, block)[table or block.table]
+
+
+def task_of(table: str, block: int) -> str:
+    """The task that writes a file of ``table`` (flow tables come from journal-entry blocks)."""
+    if table in FLOW_TABLES or table == JOURNAL_ENTRIES:
+        return f"{JOURNAL_ENTRIES}-{block:06d}"
+    return f"{table}-{block:06d}"
+
+
+def relative_path(
+    config: DatasynthConfig,
+    block: Block,
+    width: int = 5,
+    table: str | None = None,
+    period: tuple[int, int] | None = None,
+) -> str:
+    """Where a file of a block lives under the output directory.
+
+    A journal-entry block writes one file per fiscal period its entries post in (flows post
+    into later periods), each named after the block, and one file per document-flow table.
+    """
     suffix = file_suffix(config.output.format, config.output.compression)
-    if block.table == JOURNAL_ENTRIES:
+    table = table or block.table
+    if table == JOURNAL_ENTRIES:
+        year, number = period or (block.fiscal_year, block.fiscal_period)
         return (
-            f"{JOURNAL_ENTRIES}/fiscal_year={block.fiscal_year:04d}/"
-            f"fiscal_period={block.fiscal_period:02d}/part-{block.index:0{width}d}{suffix}"
+            f"{JOURNAL_ENTRIES}/fiscal_year={year:04d}/"
+            f"fiscal_period={number:02d}/part-{block.index:0{width}d}{suffix}"
         )
-    return f"master_data/{block.table}{suffix}"
+    if table in FLOW_TABLES:
+        return f"document_flows/{table}/part-{block.index:0{width}d}{suffix}"
+    return f"master_data/{table}{suffix}"
 
 
 def _state_path(root: Path, block: Block) -> Path:
-    return root / STATE_DIR / "blocks" / f"{block.table}-{block.index:06d}.json"
+    return root / STATE_DIR / "blocks" / f"{task_of(block.table, block.index)}.json"
 
 
-def _resumable(root: Path, block: Block) -> FileRecord | None:
+def _resumable(root: Path, block: Block) -> list[FileRecord] | None:
     state = _state_path(root, block)
     if not state.is_file():
         return None
-    record = FileRecord(**json.loads(state.read_text()))
-    target = root / record.path
-    if (
-        target.is_file()
-        and target.stat().st_size == record.bytes
-        and sha256_of(target) == record.sha256
-    ):
-        return record
-    return None
+    records = [FileRecord(**r) for r in json.loads(state.read_text())["files"]]
+    for record in records:
+        target = root / record.path
+        if not (
+            target.is_file()
+            and target.stat().st_size == record.bytes
+            and sha256_of(target) == record.sha256
+        ):
+            return None
+    return records
+
+
+def _by_period(table: pa.Table) -> list[tuple[tuple[int, int], pa.Table]]:
+    """Journal lines split by the fiscal period they post in, partition columns dropped."""
+    year = table["fiscal_year"].to_numpy()
+    period = table["fiscal_period"].to_numpy()
+    key = year.astype(np.int64) * 100 + period
+    out = []
+    for k in np.unique(key):
+        rows = np.flatnonzero(key == k)
+        part = table.take(pa.array(rows)) if rows.size != table.num_rows else table
+        out.append(((int(k) // 100, int(k) % 100), part.drop_columns(list(PARTITION_COLUMNS))))
+    return out
 
 
 def write_block(
     config: DatasynthConfig, master: Master, block: Block, root: str, width: int = 5
 ) -> dict[str, Any]:
-    """Generate one block and write it atomically; return its file record (plus peak RSS).
-
-    With ``output.resume`` a block whose file matches its recorded size and sha256 is skipped.
-    """
+    """Generate one block, write each of its files atomically and return their records
+    (plus peak RSS). With ``output.resume`` a block whose files all match their recorded
+    size and sha256 is skipped."""
     out = Path(root)
     if config.output.resume:
         done = _resumable(out, block)
         if done is not None:
-            return {**done.to_json(), "skipped": True, "peak_rss": _peak_rss()}
-    table = materialise(config, master, block)
-    if block.table == JOURNAL_ENTRIES:
-        table = table.drop_columns(list(PARTITION_COLUMNS))
+            return _result(done, skipped=True)
     o = config.output
-    record = write_table(
-        table,
-        out,
-        relative_path(config, block, width),
-        table_name=block.table,
-        block=block.index,
-        fmt=o.format,
-        compression=o.compression,
-        compression_level=o.compression_level,
-    )
+    files: list[tuple[str, str, pa.Table]] = []
+    for name, table in materialise_all(config, master, block).items():
+        if name == JOURNAL_ENTRIES:
+            if table.num_rows == 0:
+                # an empty block still leaves a (schema-only) file in its own period
+                empty = table.drop_columns(list(PARTITION_COLUMNS))
+                files.append((relative_path(config, block, width, name), name, empty))
+            for period, part in _by_period(table):
+                files.append((relative_path(config, block, width, name, period), name, part))
+        else:
+            files.append((relative_path(config, block, width, name), name, table))
+    records = [
+        write_table(
+            table.combine_chunks(),
+            out,
+            path,
+            table_name=name,
+            block=block.index,
+            fmt=o.format,
+            compression=o.compression,
+            compression_level=o.compression_level,
+        )
+        for path, name, table in files
+    ]
     state = _state_path(out, block)
     state.parent.mkdir(parents=True, exist_ok=True)
     tmp = state.with_name(f".{state.name}.{uuid.uuid4().hex[:12]}.inprogress")
-    tmp.write_text(json.dumps(record.to_json()))
+    tmp.write_text(json.dumps({"files": [r.to_json() for r in records]}))
     tmp.replace(state)
-    return {**record.to_json(), "skipped": False, "peak_rss": _peak_rss()}
+    return _result(records, skipped=False)
+
+
+def _result(records: list[FileRecord], skipped: bool) -> dict[str, Any]:
+    return {
+        "files": [r.to_json() for r in records],
+        "rows": sum(r.rows for r in records),
+        "skipped": skipped,
+        "peak_rss": _peak_rss(),
+    }
 
 
 def _peak_rss() -> int:

@@ -18,12 +18,21 @@ from typing import Any
 
 from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
-from datasynth.runtime.blocks import STATE_DIR, config_fingerprint
+from datasynth.runtime.blocks import STATE_DIR, config_fingerprint, task_of
 from datasynth.runtime.plan import Plan
 
 MANIFEST = "manifest.json"
+#: tables written after the blocks (rebuilt on every run, never resumed)
+OUTPUT_ONLY_TABLES = ("ocel",)
 #: entries of an output directory that datasynth creates and may remove on overwrite
-MANAGED = (MANIFEST, STATE_DIR, "master_data", "journal_entries")
+MANAGED = (
+    MANIFEST,
+    STATE_DIR,
+    "master_data",
+    "journal_entries",
+    "document_flows",
+    "process_mining",
+)
 _VERSIONED = (
     "datasynth",
     "numpy",
@@ -114,9 +123,13 @@ def prepare_output(config: DatasynthConfig) -> Path:
                 stale.unlink()
             if (root / MANIFEST).is_file():
                 blocks_dir.mkdir(parents=True, exist_ok=True)
+                tasks: dict[str, list[dict[str, Any]]] = {}
                 for record in json.loads((root / MANIFEST).read_text())["files"]:
-                    name = f"{record['table']}-{record['block']:06d}.json"
-                    _atomic_write(blocks_dir / name, json.dumps(record))
+                    if record["table"] in OUTPUT_ONLY_TABLES:
+                        continue
+                    tasks.setdefault(task_of(record["table"], record["block"]), []).append(record)
+                for task, records in tasks.items():
+                    _atomic_write(blocks_dir / f"{task}.json", json.dumps({"files": records}))
                 (root / MANIFEST).unlink()
         blocks_dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(
@@ -160,7 +173,11 @@ def write_manifest(
     """Write ``manifest.json`` from the block records and clear the run state. Returns it."""
     out = Path(root)
     files = sorted(
-        ({k: r[k] for k in ("path", "table", "block", "rows", "bytes", "sha256")} for r in records),
+        (
+            {k: f[k] for k in ("path", "table", "block", "rows", "bytes", "sha256")}
+            for r in records
+            for f in r["files"]
+        ),
         key=lambda r: r["path"],
     )
     tables: dict[str, dict[str, int]] = {}

@@ -38,6 +38,7 @@ def overrides(draw: st.DrawFn) -> list[str]:
         f"transactions.amounts.lognormal_sigma={draw(st.floats(0.1, 4.0))}",
         f"transactions.benford.enabled={draw(st.booleans())}",
         f"runtime.block_rows={draw(st.sampled_from([1000, 5000, 100000]))}",
+        f"document_flows.enabled={draw(st.booleans())}",
     ]
 
 
@@ -47,6 +48,7 @@ def test_every_block_balances_and_stays_in_its_period(args: list[str]) -> None:
     cfg = datasynth.load_config(args)
     plan = datasynth.plan(cfg)
     assert sum(b.entries for b in plan.blocks) == cfg.transactions.count
+    stop = cfg.global_.stop_date
     seen_ids: set[str] = set()
     for block in plan.blocks:
         t = datasynth.generate_block(cfg, "journal_entries", block.index)
@@ -58,10 +60,25 @@ def test_every_block_balances_and_stays_in_its_period(args: list[str]) -> None:
             .group_by("id")
             .aggregate([("d", "sum"), ("c", "sum")])
         )
-        assert sums.num_rows == block.entries
         assert sums["d_sum"].equals(sums["c_sum"])
         assert seen_ids.isdisjoint(sums["id"].to_pylist())
         seen_ids.update(sums["id"].to_pylist())
-        assert pc.min(t["posting_date"]).as_py() >= block.first
-        assert pc.max(t["posting_date"]).as_py() < block.stop
-        assert set(t["fiscal_period"].to_pylist()) == {block.fiscal_period}
+        direct = t.filter(pc.is_null(t["source_document_id"]))
+        flows = t.filter(pc.is_valid(t["source_document_id"]))
+        direct_entries = pc.count_distinct(direct["document_id"]).as_py()
+        if not cfg.document_flows.enabled:
+            assert flows.num_rows == 0
+            assert direct_entries == block.entries
+        else:
+            # flows take the place of some entries; never more than the block planned
+            assert direct_entries <= block.entries
+        if direct.num_rows:
+            assert pc.min(direct["posting_date"]).as_py() >= block.first
+            assert pc.max(direct["posting_date"]).as_py() < block.stop
+            assert set(direct["fiscal_period"].to_pylist()) == {block.fiscal_period}
+        if flows.num_rows:
+            # a flow starts in its block and posts in that or a later period of the window
+            assert pc.min(flows["posting_date"]).as_py() >= block.first
+            assert pc.max(flows["posting_date"]).as_py() < stop
+            months = pc.month(flows["posting_date"]).to_numpy()
+            assert np.array_equal(months, flows["fiscal_period"].to_numpy())  # K4 companies

@@ -12,6 +12,7 @@ from conftest import file_digests, small_config
 
 import datasynth
 from datasynth.config.errors import ConfigError
+from datasynth.runtime.blocks import task_of
 from datasynth.sinks.files import sha256_of
 
 
@@ -67,19 +68,25 @@ def test_resume_skips_finished_blocks_and_regenerates_the_rest(tmp_path: Path) -
     (out / ".datasynth" / "run.json").write_text(
         json.dumps({"fingerprint": manifest["fingerprint"]})
     )
-    je_files = [f for f in manifest["files"] if f["table"] == "journal_entries"]
+    tasks: dict[str, list[dict[str, object]]] = {}
     for f in manifest["files"]:
-        (state / f"{f['table']}-{f['block']:06d}.json").write_text(json.dumps(f))
-    (out / je_files[0]["path"]).unlink()
-    (out / je_files[1]["path"]).write_bytes(b"torn")
-    (state / f"journal_entries-{je_files[2]['block']:06d}.json").unlink()
+        tasks.setdefault(task_of(f["table"], f["block"]), []).append(f)
+    for task, files in tasks.items():
+        (state / f"{task}.json").write_text(json.dumps({"files": files}))
+    # three journal-entry blocks lost: a deleted entries file, a torn flow file, a lost record
+    je_blocks = sorted({f["block"] for f in manifest["files"] if f["table"] == "journal_entries"})
+    first = [f for f in manifest["files"] if f["block"] == je_blocks[0]]
+    (out / next(f for f in first if f["table"] == "journal_entries")["path"]).unlink()
+    second = [f for f in manifest["files"] if f["block"] == je_blocks[1]]
+    (out / next(f for f in second if f["table"] == "payments")["path"]).write_bytes(b"torn")
+    (state / f"{task_of('journal_entries', je_blocks[2])}.json").unlink()
 
     with pytest.raises(ConfigError, match=r"output\.resume=true"):
         datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
     result = datasynth.generate(
         small_config(out, "runtime.scheduler=synchronous", "output.resume=true")
     )
-    assert result.blocks_skipped == len(manifest["files"]) - 3
+    assert result.blocks_skipped == len(tasks) - 3
     assert file_digests(out) == file_digests(reference)
     assert (out / "manifest.json").exists() and not (out / ".datasynth").exists()
 
@@ -167,7 +174,8 @@ def test_resume_of_a_complete_run_keeps_intact_files_and_repairs_damage(tmp_path
     again = datasynth.generate(
         small_config(out, "runtime.scheduler=synchronous", "output.resume=true")
     )
-    assert again.blocks_skipped == len(manifest_before["files"])
+    tasks = {task_of(f["table"], f["block"]) for f in manifest_before["files"]}
+    assert again.blocks_skipped == len(tasks)
     assert file_digests(out) == before
     victim = out / manifest_before["files"][-1]["path"]
     victim.write_bytes(b"damaged")
@@ -175,7 +183,7 @@ def test_resume_of_a_complete_run_keeps_intact_files_and_repairs_damage(tmp_path
     repaired = datasynth.generate(
         small_config(out, "runtime.scheduler=synchronous", "output.resume=true")
     )
-    assert repaired.blocks_skipped == len(manifest_before["files"]) - 1
+    assert repaired.blocks_skipped == len(tasks) - 1
     assert file_digests(out) == before
     assert json.loads((out / "manifest.json").read_text())["files"] == manifest_before["files"]
 

@@ -1,0 +1,195 @@
+"""Everything one journal-entry block produces: its standalone entries plus, with
+``document_flows.enabled``, the P2P and O2C flows that start in it, their documents, document
+references and the journal entries those documents post.
+
+How many flows start in a block: the standalone generator draws every entry's business process
+and posting template as usual; entries whose template a flow covers (goods receipt, vendor
+invoice for an order, vendor payment; goods issue, customer invoice, customer payment, bad-debt
+write-off) are left out and counted, and ``count / expected entries per flow`` flows start
+instead (rounded at random, keyed by the block). So the business-process mix of the ledger
+holds, and flow starts follow the same seasonality as every entry.
+
+Flow entries are numbered after the block's standalone entries, one number range per document
+type; their ids carry the block's period even when they post in a later one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from datasynth.config.models import BUSINESS_PROCESSES, PERSONAS, DatasynthConfig
+from datasynth.core import distributions as dist
+from datasynth.core.blocks import Block
+from datasynth.generators import order_to_cash as o2c
+from datasynth.generators import procure_to_pay as p2p
+from datasynth.generators.flows import (
+    REFERENCE_SCHEMA,
+    FlowContext,
+    day_number,
+    flow_journal_lines,
+    number_postings,
+)
+from datasynth.generators.journal_entries import SCHEMA, generate_direct_entries
+from datasynth.generators.master import Master, cost_center_weights
+
+JOURNAL_ENTRIES = "journal_entries"
+#: the tables under ``document_flows/``, in output order
+FLOW_TABLES = (
+    "purchase_orders",
+    "goods_receipts",
+    "vendor_invoices",
+    "payments",
+    "sales_orders",
+    "deliveries",
+    "customer_invoices",
+    "customer_receipts",
+    "document_references",
+)
+FLOW_SCHEMAS: dict[str, pa.Schema] = {
+    "purchase_orders": p2p.PURCHASE_ORDER_SCHEMA,
+    "goods_receipts": p2p.GOODS_RECEIPT_SCHEMA,
+    "vendor_invoices": p2p.VENDOR_INVOICE_SCHEMA,
+    "payments": p2p.PAYMENT_SCHEMA,
+    "sales_orders": o2c.SALES_ORDER_SCHEMA,
+    "deliveries": o2c.DELIVERY_SCHEMA,
+    "customer_invoices": o2c.CUSTOMER_INVOICE_SCHEMA,
+    "customer_receipts": o2c.CUSTOMER_RECEIPT_SCHEMA,
+    "document_references": REFERENCE_SCHEMA,
+}
+
+
+def replaced_templates(master: Master, company_index: int) -> np.ndarray | None:
+    """Templates whose entries come from flows in this company (None: flows are off)."""
+    if master.flows is None:
+        return None
+    fc = master.flows[company_index]
+    posting = master.posting
+    mask = posting.flow_templates.copy()
+    process = np.array([name.split(":")[0] for name in posting.template_names])
+    if not fc.can_purchase:
+        mask &= process != "P2P"
+    if not fc.can_sell:
+        mask &= process != "O2C"
+    return mask
+
+
+def _role(master: Master, role: str) -> int:
+    chart = master.chart
+    return chart.numbers.index(chart.account(role))
+
+
+def _family(master: Master, key: str) -> int:
+    return int(master.chart.families[key][0])
+
+
+def generate_block_tables(
+    config: DatasynthConfig, master: Master, block: Block
+) -> dict[str, pa.Table]:
+    """``journal_entries`` (with fiscal year and period columns; flow entries may post in later
+    periods) and, when flows are on, every ``document_flows`` table of the block."""
+    replaced = replaced_templates(master, block.company_index)
+    direct, left = generate_direct_entries(config, master, block, replaced)
+    if replaced is None:
+        return {JOURNAL_ENTRIES: direct}
+    assert master.flows is not None
+    fc = master.flows[block.company_index]
+    company = master.companies[block.company_index]
+    stop = company.periods[-1].stop
+    ctx = FlowContext(
+        config=config,
+        block=block,
+        company_code=company.code,
+        currency=company.currency,
+        unit=company.amount_unit,
+        periods=company.periods,
+        start_weights=company.day_weights[
+            block.day_offset : block.day_offset + (block.stop - block.first).days
+        ],
+        first_day=day_number(block.first),
+        stop_day=day_number(stop),
+    )
+    f = config.document_flows
+    rng = ctx.stream("counts")
+    u = rng.random(2)
+    p2p_count = int(
+        left[BUSINESS_PROCESSES.index("P2P")] / p2p.expected_entries_per_flow(f.p2p) + u[0]
+    )
+    o2c_count = int(
+        left[BUSINESS_PROCESSES.index("O2C")] / o2c.expected_entries_per_flow(f.o2c) + u[1]
+    )
+    humans = company.user_lookup[: int(company.persona_sizes[: len(PERSONAS)].sum())]
+    automated = company.user_lookup[int(company.persona_offsets[len(PERSONAS)]) :]
+    accountants = company.user_lookup[
+        int(company.persona_offsets[PERSONAS.index("senior_accountant")]) : int(
+            company.persona_offsets[PERSONAS.index("senior_accountant")]
+            + company.persona_sizes[PERSONAS.index("senior_accountant")]
+        )
+    ]
+    if accountants.size == 0:
+        accountants = humans
+    tables: dict[str, list[pa.Table]] = {name: [] for name in FLOW_TABLES}
+    postings = []
+    p2p_flows = o2c_flows = None
+    if p2p_count and fc.can_purchase:
+        p2p_flows = p2p.generate_procure_to_pay(
+            ctx,
+            fc,
+            p2p.Accounts(
+                inventory=_family(master, "subtype:inventory"),
+                grir=_role(master, "grir"),
+                price_differences=_role(master, "price_differences"),
+                input_vat=_role(master, "input_vat"),
+                ap=_role(master, "ap"),
+                bank=_role(master, "bank"),
+                cash_discount_received=_role(master, "cash_discount_received"),
+            ),
+            p2p_count,
+            humans,
+        )
+        postings.extend(p2p_flows.postings)
+    if o2c_count and fc.can_sell:
+        o2c_flows = o2c.generate_order_to_cash(
+            ctx,
+            fc,
+            o2c.Accounts(
+                cogs=_family(master, "subtype:cogs"),
+                inventory=_family(master, "subtype:inventory"),
+                ar=_role(master, "ar"),
+                revenue=_family(master, "subtype:revenue"),
+                output_vat=_role(master, "output_vat"),
+                bank=_role(master, "bank"),
+                cash_discount_granted=_role(master, "cash_discount_granted"),
+                bad_debt=_role(master, "bad_debt"),
+            ),
+            o2c_count,
+            humans,
+        )
+        postings.extend(o2c_flows.postings)
+    direct_entries = int(np.count_nonzero(direct["line_number"].to_numpy() == 1))
+    number_postings(postings, direct_entries)
+    posting = master.posting
+    lines = flow_journal_lines(
+        ctx,
+        postings,
+        schema=SCHEMA,
+        numbers=master.chart.numbers,
+        template_names=posting.template_names,
+        template_document_types=posting.template_document_types,
+        template_of={d: posting.template_of(d) for d in posting.template_flow_documents if d},
+        user_ids=company.user_ids,
+        automated_users=automated,
+        manual_users=accountants,
+        cost_centers=company.cost_centers,
+        cost_center_cdf=dist.cdf(cost_center_weights()),
+        requires_cost_center=master.chart.requires_cost_center,
+    )
+    for flows in (p2p_flows, o2c_flows):
+        if flows is not None:
+            for name, table in flows.tables(company.user_ids).items():
+                tables[name].append(table)
+    out = {JOURNAL_ENTRIES: pa.concat_tables([direct, lines]).unify_dictionaries()}
+    for name in FLOW_TABLES:
+        parts = tables[name]
+        out[name] = pa.concat_tables(parts) if parts else FLOW_SCHEMAS[name].empty_table()
+    return out
