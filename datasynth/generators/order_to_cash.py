@@ -105,6 +105,7 @@ CUSTOMER_INVOICE_SCHEMA = pa.schema(
         ("discount_date", pa.date32()),
         ("discount_percent", pa.float32()),
         ("payment_status", _S),
+        ("write_off_date", pa.date32()),
         ("currency", _S),
         ("journal_entry_id", _S),
     ]
@@ -355,6 +356,8 @@ def generate_order_to_cash(
         0,
     )
     state = dict(
+        has_wo=has_wo,
+        write_off_day=write_off_day,
         flow=flow,
         item=item,
         customer=customer,
@@ -489,6 +492,9 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
         "discount_date": dates(a["discount_date"][vf]),
         "discount_percent": pa.array(a["terms"][vf, 1].astype(np.float32)),
         "payment_status": pa.array(np.array(_STATUS)[a["status"][vf]]),
+        "write_off_date": pa.array(
+            a["write_off_day"][vf].astype(np.int32), pa.date32(), mask=~a["has_wo"][vf]
+        ),
         "currency": full(ctx.currency, v.size),
         "journal_entry_id": entry_ids(ctx, invoices).take(pa.array(v)),
     }

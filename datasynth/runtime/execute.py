@@ -23,6 +23,7 @@ from datasynth.config.models import DatasynthConfig
 from datasynth.runtime.blocks import config_fingerprint, plan_and_master, write_block
 from datasynth.runtime.output import check_output, prepare_output, write_manifest
 from datasynth.runtime.plan import Plan, build_plan
+from datasynth.runtime.process_mining import write_event_log
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class GraphKeys:
     @property
     def manifest(self) -> str:
         return f"manifest-{self.token}"
+
+    @property
+    def event_log(self) -> str:
+        return f"ocel-{self.token}"
 
     def block(self, table: str, index: int) -> tuple[str, int]:
         return (f"{table}-{self.token}", index)
@@ -85,7 +90,12 @@ def build_graph(
         key = names.block(block.table, block.index)
         graph[key] = (write_block, config, names.master, block, root, width)
         keys.append(key)
-    graph[names.manifest] = (_finish, config, plan, root, list(keys))
+    finals = list(keys)
+    if plan.flow_tables and config.document_flows.ocel.enabled:
+        # the event log spans every block, so it waits for all of them
+        graph[names.event_log] = (write_event_log, config, root, *keys)
+        finals.append(names.event_log)
+    graph[names.manifest] = (_finish, config, plan, root, finals)
     return graph, keys, names
 
 

@@ -129,10 +129,10 @@ def prepare_output(config: DatasynthConfig) -> Path:
                         continue
                     tasks.setdefault(task_of(record["table"], record["block"]), []).append(record)
                 for task, records in tasks.items():
-                    _atomic_write(blocks_dir / f"{task}.json", json.dumps({"files": records}))
+                    atomic_write(blocks_dir / f"{task}.json", json.dumps({"files": records}))
                 (root / MANIFEST).unlink()
         blocks_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(
+        atomic_write(
             root / STATE_DIR / "run.json", json.dumps({"fingerprint": config_fingerprint(config)})
         )
     except OSError as exc:
@@ -151,7 +151,7 @@ def _recorded_fingerprint(root: Path) -> str | None:
     return None
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.inprogress")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -196,6 +196,6 @@ def write_manifest(
         "tables": tables,
         "files": files,
     }
-    _atomic_write(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    atomic_write(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     shutil.rmtree(out / STATE_DIR, ignore_errors=True)
     return manifest

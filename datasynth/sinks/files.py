@@ -55,6 +55,52 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def place_bytes(root: Path, relative: str, payload: bytes | memoryview) -> Path:
+    """Write ``payload`` to ``root / relative`` under a temporary name, then rename it."""
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # a unique temporary name: a task retried by the scheduler never collides with itself
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.inprogress")
+    with temporary.open("wb") as fh:
+        fh.write(payload)
+    os.replace(temporary, target)
+    return target
+
+
+def read_table(path: Path, schema: pa.Schema, fmt: str) -> pa.Table:
+    """A file written by :func:`write_table` read back with its declared ``schema``
+    (compressed text files are recognised by their extension)."""
+    if fmt == "parquet":
+        return pq.read_table(path, schema=schema)
+    import pyarrow.json as pajson
+
+    with pa.input_stream(str(path), compression="detect") as stream:
+        data = stream.read()
+    if not data:
+        return schema.empty_table()
+    if fmt == "csv":
+        types = {f.name: f.type for f in schema}
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
+            ),
+        )
+    else:
+        as_text = pa.schema(
+            [
+                pa.field(f.name, pa.string())
+                if pa.types.is_decimal(f.type) or pa.types.is_temporal(f.type)
+                else f
+                for f in schema
+            ]
+        )
+        table = pajson.read_json(
+            pa.py_buffer(data), parse_options=pajson.ParseOptions(explicit_schema=as_text)
+        )
+    return table.select(schema.names).cast(schema)
+
+
 def write_table(
     table: pa.Table,
     root: Path,
@@ -68,13 +114,7 @@ def write_table(
 ) -> FileRecord:
     """Serialise ``table`` and place it at ``root / relative`` atomically."""
     payload = serialise(table, fmt, compression, compression_level)
-    target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # a unique temporary name: a task retried by the scheduler never collides with itself
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.inprogress")
-    with temporary.open("wb") as fh:
-        fh.write(payload)
-    os.replace(temporary, target)
+    place_bytes(root, relative, payload)
     return FileRecord(
         path=relative,
         table=table_name,
@@ -150,7 +190,7 @@ def _csv_bytes(table: pa.Table) -> bytes:
     return bytes(sink.getvalue())
 
 
-def _json_string(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+def json_string(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     text = column.cast(pa.string()) if not pa.types.is_string(column.type) else column
     text = pc.replace_substring(text, "\\", "\\\\")
     text = pc.replace_substring(text, '"', '\\"')
@@ -180,11 +220,11 @@ def _jsonl_slice(plain: pa.Table) -> bytes:
         elif pa.types.is_integer(t) or pa.types.is_floating(t):
             value = column.cast(pa.string())
         elif pa.types.is_decimal(t):
-            value = _json_string(column)
+            value = json_string(column)
         elif pa.types.is_timestamp(t):
-            value = _json_string(pc.strftime(column, format="%Y-%m-%dT%H:%M:%S"))
+            value = json_string(pc.strftime(column, format="%Y-%m-%dT%H:%M:%S"))
         else:
-            value = _json_string(column)
+            value = json_string(column)
         value = pc.fill_null(value, "null")
         pieces.append(("{" if i == 0 else ",") + f'"{name}":')
         pieces.append(value)

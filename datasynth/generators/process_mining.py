@@ -1,0 +1,525 @@
+"""The object-centric event log (OCEL 2.0) of the P2P and O2C flows, built from the
+document tables a run wrote (never by regenerating them).
+
+Objects are the documents (purchase orders, goods receipts, vendor invoices, payments, sales
+orders, deliveries, customer invoices, customer receipts) and the vendors and customers they
+concern. Events are the steps of each flow, with a timestamp, a resource and qualified
+relationships to every object they touch:
+
+* P2P: Create purchase order, Change purchase order (rework), Approve purchase order (skipped
+  when an order was released without approval), Post goods receipt, Receive vendor invoice
+  (before the goods receipt when the vendor invoiced early: an out-of-order step), Verify
+  invoice (three-way match), Post vendor invoice, Release payment block, Pay vendor invoice.
+* O2C: Create sales order, Change sales order, Check credit, Create delivery, Pick goods
+  (skipped for some deliveries), Pack goods, Post goods issue, Create customer invoice,
+  Receive payment, Write off receivable.
+
+Documents carry dates only; events get times of day within office hours in the natural order
+of each flow's steps, derived from the document number so that the log is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MS_PER_DAY = 86_400_000
+_HOUR = 3_600_000
+
+#: object type per document id column
+OBJECT_TYPES = {
+    "purchase_orders": ("purchase_order", "purchase_order_id"),
+    "goods_receipts": ("goods_receipt", "goods_receipt_id"),
+    "vendor_invoices": ("vendor_invoice", "vendor_invoice_id"),
+    "payments": ("payment", "payment_id"),
+    "sales_orders": ("sales_order", "sales_order_id"),
+    "deliveries": ("delivery", "delivery_id"),
+    "customer_invoices": ("customer_invoice", "customer_invoice_id"),
+    "customer_receipts": ("customer_receipt", "receipt_id"),
+}
+EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("activity", pa.string()),
+        ("time", pa.timestamp("ms")),
+        ("resource", pa.string()),
+        ("company_code", pa.string()),
+    ]
+)
+EVENT_OBJECT_SCHEMA = pa.schema(
+    [("event_id", pa.string()), ("object_id", pa.string()), ("qualifier", pa.string())]
+)
+OBJECT_SCHEMA = pa.schema(
+    [
+        ("object_id", pa.string()),
+        ("object_type", pa.string()),
+        ("company_code", pa.string()),
+        ("amount", pa.float64()),
+        ("currency", pa.string()),
+        ("status", pa.string()),
+    ]
+)
+OBJECT_OBJECT_SCHEMA = pa.schema(
+    [("source_id", pa.string()), ("target_id", pa.string()), ("qualifier", pa.string())]
+)
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """An OCEL 2.0 log as four tables (events, event-object links, objects, object links)."""
+
+    events: pa.Table
+    event_objects: pa.Table
+    objects: pa.Table
+    object_objects: pa.Table
+
+
+def _headers(table: pa.Table, key: str, columns: dict[str, str]) -> pa.Table:
+    """One row per document: the first value of each column, amounts summed, by id."""
+    aggs = [(c, how) for c, how in columns.items()]
+    out = table.group_by(key, use_threads=False).aggregate(aggs)
+    names = {f"{c}_{how}": c for c, how in columns.items()}
+    return out.rename_columns([names.get(n, n) for n in out.column_names]).sort_by(key)
+
+
+def _office_time(days: pa.Array, ids: pa.Array, hour: float, spread_hours: float) -> np.ndarray:
+    """Milliseconds of ``days`` at ``hour`` plus a deterministic offset from the id's digits."""
+    d = pc.cast(days, pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+    digits = pc.cast(pc.utf8_slice_codeunits(ids, -7), pa.int64()).to_numpy(zero_copy_only=False)
+    jitter = (np.asarray(digits, dtype=np.int64) * 7_919_113) % int(spread_hours * _HOUR)
+    out: np.ndarray = d * MS_PER_DAY + int(hour * _HOUR) + jitter
+    return out
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.events: list[pa.Table] = []
+        self.links: list[pa.Table] = []
+
+    def add(
+        self,
+        activity: str,
+        key: pa.Array,
+        time_ms: np.ndarray,
+        resource: pa.Array | None,
+        company: pa.Array,
+        relations: list[tuple[pa.Array, str]],
+        suffix: str = "",
+    ) -> None:
+        n = len(key)
+        if n == 0:
+            return
+        code = activity.lower().replace(" ", "_")
+        event_id = pc.binary_join_element_wise(f"{code}{suffix}", key, ":")
+        self.events.append(
+            pa.table(
+                {
+                    "event_id": event_id,
+                    "activity": pa.array(np.full(n, activity)),
+                    "time": pa.array(time_ms, pa.timestamp("ms")),
+                    "resource": resource if resource is not None else pa.nulls(n, pa.string()),
+                    "company_code": company,
+                },
+                schema=EVENT_SCHEMA,
+            )
+        )
+        for objects, qualifier in relations:
+            valid = pc.is_valid(objects)
+            self.links.append(
+                pa.table(
+                    {
+                        "event_id": event_id.filter(valid),
+                        "object_id": objects.filter(valid),
+                        "qualifier": pa.array(np.full(int(pc.sum(valid).as_py() or 0), qualifier)),
+                    },
+                    schema=EVENT_OBJECT_SCHEMA,
+                )
+            )
+
+
+def _first(table: pa.Table, key: str, other: pa.Array, column: str) -> pa.Array:
+    """``column`` of the row of ``table`` whose ``key`` equals each value of ``other``."""
+    index = pc.index_in(other, value_set=table[key])
+    return table[column].take(index)
+
+
+def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
+    """The OCEL 2.0 log of the flows in ``tables`` (the ``document_flows`` tables)."""
+    b = _Builder()
+    objects: list[pa.Table] = []
+    o2o: list[pa.Table] = []
+
+    # --- procure to pay ----------------------------------------------------------------------
+    po = _headers(
+        tables["purchase_orders"],
+        "purchase_order_id",
+        {
+            "company_code": "first",
+            "vendor_id": "first",
+            "document_date": "first",
+            "created_by": "first",
+            "approved_by": "first",
+            "change_count": "first",
+            "net_amount": "sum",
+            "currency": "first",
+            "status": "first",
+        },
+    )
+    gr = _headers(
+        tables["goods_receipts"],
+        "goods_receipt_id",
+        {
+            "company_code": "first",
+            "purchase_order_id": "first",
+            "vendor_id": "first",
+            "posting_date": "first",
+            "amount": "sum",
+            "currency": "first",
+        },
+    )
+    vi = _headers(
+        tables["vendor_invoices"],
+        "vendor_invoice_id",
+        {
+            "company_code": "first",
+            "purchase_order_id": "first",
+            "vendor_id": "first",
+            "invoice_date": "first",
+            "posting_date": "first",
+            "gross_amount": "sum",
+            "match_status": "first",
+            "payment_block": "first",
+            "currency": "first",
+        },
+    )
+    pay = tables["payments"].sort_by("payment_id")
+    po_id = po["purchase_order_id"]
+    create = _office_time(po["document_date"], po_id, 8.5, 3.0)
+    b.add(
+        "Create purchase order",
+        po_id,
+        create,
+        po["created_by"],
+        po["company_code"],
+        [(po_id, "order"), (po["vendor_id"], "vendor")],
+    )
+    changes = po["change_count"].to_numpy(zero_copy_only=False).astype(np.int64)
+    for k in range(1, int(changes.max(initial=0)) + 1):
+        has = pa.array(changes >= k)
+        b.add(
+            "Change purchase order",
+            po_id.filter(has),
+            create[changes >= k] + k * _HOUR // 2,
+            po["created_by"].filter(has),
+            po["company_code"].filter(has),
+            [(po_id.filter(has), "order")],
+            suffix=f"-{k}",
+        )
+    approved = pc.is_valid(po["approved_by"])
+    b.add(
+        "Approve purchase order",
+        po_id.filter(approved),
+        (create + (changes + 1) * _HOUR // 2 + _HOUR)[approved.to_numpy(zero_copy_only=False)],
+        po["approved_by"].filter(approved),
+        po["company_code"].filter(approved),
+        [(po_id.filter(approved), "order")],
+    )
+    gr_id = gr["goods_receipt_id"]
+    b.add(
+        "Post goods receipt",
+        gr_id,
+        _office_time(gr["posting_date"], gr_id, 9.0, 6.0),
+        None,
+        gr["company_code"],
+        [(gr_id, "receipt"), (gr["purchase_order_id"], "order")],
+    )
+    vi_id = vi["vendor_invoice_id"]
+    b.add(
+        "Receive vendor invoice",
+        vi_id,
+        _office_time(vi["invoice_date"], vi_id, 8.0, 2.0),
+        None,
+        vi["company_code"],
+        [(vi_id, "invoice"), (vi["purchase_order_id"], "order"), (vi["vendor_id"], "vendor")],
+    )
+    verify = _office_time(vi["posting_date"], vi_id, 10.5, 3.0)
+    # the match checks the invoice against every receipt of its order
+    matched_gr = gr.filter(pc.is_in(gr["purchase_order_id"], value_set=vi["purchase_order_id"]))
+    verify_links = pa.table(
+        {
+            "event_id": pc.binary_join_element_wise(
+                "verify_invoice",
+                _first(
+                    vi, "purchase_order_id", matched_gr["purchase_order_id"], "vendor_invoice_id"
+                ),
+                ":",
+            ),
+            "object_id": matched_gr["goods_receipt_id"],
+            "qualifier": pa.array(np.full(matched_gr.num_rows, "receipt")),
+        },
+        schema=EVENT_OBJECT_SCHEMA,
+    )
+    b.add(
+        "Verify invoice",
+        vi_id,
+        verify,
+        None,
+        vi["company_code"],
+        [(vi_id, "invoice"), (vi["purchase_order_id"], "order")],
+    )
+    b.links.append(verify_links)
+    b.add(
+        "Post vendor invoice",
+        vi_id,
+        verify + _HOUR // 4,
+        None,
+        vi["company_code"],
+        [(vi_id, "invoice")],
+    )
+    pay_inv = pay["vendor_invoice_id"]
+    blocked_paid = pc.fill_null(_first(vi, "vendor_invoice_id", pay_inv, "payment_block"), False)
+    release_key = pay_inv.filter(blocked_paid)
+    pay_day = pc.cast(pay["payment_date"], pa.int32()).to_numpy(zero_copy_only=False)
+    b.add(
+        "Release payment block",
+        release_key,
+        ((pay_day - 1).astype(np.int64) * MS_PER_DAY + 15 * _HOUR)[
+            blocked_paid.to_numpy(zero_copy_only=False)
+        ],
+        None,
+        pay["company_code"].filter(blocked_paid),
+        [(release_key, "invoice")],
+    )
+    pay_id = pay["payment_id"]
+    b.add(
+        "Pay vendor invoice",
+        pay_id,
+        _office_time(pay["payment_date"], pay_id, 6.0, 1.0),
+        None,
+        pay["company_code"],
+        [(pay_id, "payment"), (pay_inv, "invoice"), (pay["vendor_id"], "vendor")],
+    )
+    objects += [
+        _objects(po, "purchase_order_id", "purchase_order", "net_amount", "status"),
+        _objects(gr, "goods_receipt_id", "goods_receipt", "amount", None),
+        _objects(vi, "vendor_invoice_id", "vendor_invoice", "gross_amount", "match_status"),
+        _objects(pay, "payment_id", "payment", "amount", None),
+        _partners(po["vendor_id"], po["company_code"], "vendor"),
+    ]
+    o2o += [
+        _o2o(gr_id, gr["purchase_order_id"], "goods receipt for order"),
+        _o2o(vi_id, vi["purchase_order_id"], "invoice for order"),
+        _o2o(pay_id, pay_inv, "payment of invoice"),
+        _o2o(po_id, po["vendor_id"], "ordered from"),
+    ]
+
+    # --- order to cash -----------------------------------------------------------------------
+    so = _headers(
+        tables["sales_orders"],
+        "sales_order_id",
+        {
+            "company_code": "first",
+            "customer_id": "first",
+            "document_date": "first",
+            "created_by": "first",
+            "change_count": "first",
+            "net_amount": "sum",
+            "currency": "first",
+            "credit_status": "first",
+            "status": "first",
+        },
+    )
+    dl = _headers(
+        tables["deliveries"],
+        "delivery_id",
+        {
+            "company_code": "first",
+            "sales_order_id": "first",
+            "customer_id": "first",
+            "goods_issue_date": "first",
+            "picked": "first",
+            "cost_amount": "sum",
+            "currency": "first",
+        },
+    )
+    ci = _headers(
+        tables["customer_invoices"],
+        "customer_invoice_id",
+        {
+            "company_code": "first",
+            "sales_order_id": "first",
+            "customer_id": "first",
+            "invoice_date": "first",
+            "gross_amount": "sum",
+            "payment_status": "first",
+            "write_off_date": "first",
+            "currency": "first",
+        },
+    )
+    rec = tables["customer_receipts"].sort_by("receipt_id")
+    so_id = so["sales_order_id"]
+    so_create = _office_time(so["document_date"], so_id, 8.5, 4.0)
+    b.add(
+        "Create sales order",
+        so_id,
+        so_create,
+        so["created_by"],
+        so["company_code"],
+        [(so_id, "order"), (so["customer_id"], "customer")],
+    )
+    so_changes = so["change_count"].to_numpy(zero_copy_only=False).astype(np.int64)
+    for k in range(1, int(so_changes.max(initial=0)) + 1):
+        has = pa.array(so_changes >= k)
+        b.add(
+            "Change sales order",
+            so_id.filter(has),
+            so_create[so_changes >= k] + k * _HOUR // 2,
+            so["created_by"].filter(has),
+            so["company_code"].filter(has),
+            [(so_id.filter(has), "order")],
+            suffix=f"-{k}",
+        )
+    b.add(
+        "Check credit",
+        so_id,
+        so_create + (so_changes + 1) * _HOUR // 2 + _HOUR // 4,
+        None,
+        so["company_code"],
+        [(so_id, "order"), (so["customer_id"], "customer")],
+    )
+    dl_id = dl["delivery_id"]
+    issue = _office_time(dl["goods_issue_date"], dl_id, 13.0, 3.0)
+    b.add(
+        "Create delivery",
+        dl_id,
+        issue - 4 * _HOUR,
+        None,
+        dl["company_code"],
+        [(dl_id, "delivery"), (dl["sales_order_id"], "order")],
+    )
+    picked = pc.fill_null(dl["picked"], True)
+    b.add(
+        "Pick goods",
+        dl_id.filter(picked),
+        (issue - 3 * _HOUR)[picked.to_numpy(zero_copy_only=False)],
+        None,
+        dl["company_code"].filter(picked),
+        [(dl_id.filter(picked), "delivery")],
+    )
+    b.add(
+        "Pack goods",
+        dl_id,
+        issue - _HOUR,
+        None,
+        dl["company_code"],
+        [(dl_id, "delivery")],
+    )
+    b.add(
+        "Post goods issue",
+        dl_id,
+        issue,
+        None,
+        dl["company_code"],
+        [(dl_id, "delivery"), (dl["sales_order_id"], "order")],
+    )
+    ci_id = ci["customer_invoice_id"]
+    b.add(
+        "Create customer invoice",
+        ci_id,
+        _office_time(ci["invoice_date"], ci_id, 7.0, 1.0),
+        None,
+        ci["company_code"],
+        [(ci_id, "invoice"), (ci["sales_order_id"], "order"), (ci["customer_id"], "customer")],
+    )
+    rec_id = rec["receipt_id"]
+    b.add(
+        "Receive payment",
+        rec_id,
+        _office_time(rec["receipt_date"], rec_id, 9.0, 5.0),
+        None,
+        rec["company_code"],
+        [
+            (rec_id, "receipt"),
+            (rec["customer_invoice_id"], "invoice"),
+            (rec["customer_id"], "customer"),
+        ],
+    )
+    written = pc.is_valid(ci["write_off_date"])
+    b.add(
+        "Write off receivable",
+        ci_id.filter(written),
+        _office_time(ci["write_off_date"].filter(written), ci_id.filter(written), 11.0, 4.0),
+        None,
+        ci["company_code"].filter(written),
+        [(ci_id.filter(written), "invoice"), (ci["customer_id"].filter(written), "customer")],
+    )
+    objects += [
+        _objects(so, "sales_order_id", "sales_order", "net_amount", "status"),
+        _objects(dl, "delivery_id", "delivery", "cost_amount", None),
+        _objects(ci, "customer_invoice_id", "customer_invoice", "gross_amount", "payment_status"),
+        _objects(rec, "receipt_id", "customer_receipt", "amount", "receipt_type"),
+        _partners(so["customer_id"], so["company_code"], "customer"),
+    ]
+    o2o += [
+        _o2o(dl_id, dl["sales_order_id"], "delivery for order"),
+        _o2o(ci_id, ci["sales_order_id"], "invoice for order"),
+        _o2o(rec_id, rec["customer_invoice_id"], "payment of invoice"),
+        _o2o(so_id, so["customer_id"], "ordered by"),
+    ]
+    events = pa.concat_tables(b.events).sort_by([("time", "ascending"), ("event_id", "ascending")])
+    return EventLog(
+        events=events,
+        event_objects=pa.concat_tables(b.links),
+        objects=pa.concat_tables(objects),
+        object_objects=pa.concat_tables(o2o),
+    )
+
+
+def _objects(table: pa.Table, key: str, kind: str, amount: str, status: str | None) -> pa.Table:
+    n = table.num_rows
+    return pa.table(
+        {
+            "object_id": table[key],
+            "object_type": pa.array(np.full(n, kind)),
+            "company_code": table["company_code"],
+            "amount": pc.cast(table[amount], pa.float64()),
+            "currency": table["currency"],
+            "status": table[status] if status else pa.nulls(n, pa.string()),
+        },
+        schema=OBJECT_SCHEMA,
+    )
+
+
+def _partners(ids: pa.Array, company: pa.Array, kind: str) -> pa.Table:
+    pairs = (
+        pa.table({"object_id": ids, "company_code": company})
+        .group_by("object_id", use_threads=False)
+        .aggregate([("company_code", "first")])
+        .sort_by("object_id")
+    )
+    n = pairs.num_rows
+    return pa.table(
+        {
+            "object_id": pairs["object_id"],
+            "object_type": pa.array(np.full(n, kind)),
+            "company_code": pairs["company_code_first"],
+            "amount": pa.nulls(n, pa.float64()),
+            "currency": pa.nulls(n, pa.string()),
+            "status": pa.nulls(n, pa.string()),
+        },
+        schema=OBJECT_SCHEMA,
+    )
+
+
+def _o2o(source: pa.Array, target: pa.Array, qualifier: str) -> pa.Table:
+    return pa.table(
+        {
+            "source_id": source,
+            "target_id": target,
+            "qualifier": pa.array(np.full(len(source), qualifier)),
+        },
+        schema=OBJECT_OBJECT_SCHEMA,
+    )
