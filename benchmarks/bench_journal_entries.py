@@ -2,6 +2,7 @@
 
     python benchmarks/bench_journal_entries.py                 # ~10M lines, 2 workers
     python benchmarks/bench_journal_entries.py --lines 50000000 --memory
+    python benchmarks/bench_journal_entries.py --flows         # medium preset, flows off vs on
 
 Both sides use the same number of worker processes, the same block size and the same Parquet
 settings (zstd, dictionary only on dictionary columns, decimals stored as integers). The
@@ -31,7 +32,9 @@ import pyarrow as pa
 import datasynth
 from datasynth.core.ids import fixed_width_strings
 from datasynth.core.money import decimal_from_minor
+from datasynth.generators.document_flows import FLOW_TABLES
 from datasynth.generators.journal_entries import PARTITION_COLUMNS, SCHEMA
+from datasynth.generators.process_mining import OBJECT_TYPES
 from datasynth.sinks.files import write_table
 
 LINES_PER_ENTRY = 11.4
@@ -102,12 +105,23 @@ def run_baseline(lines: int, block_rows: int, workers: int, root: Path) -> dict[
 
 
 def run_datasynth(
-    lines: int, block_rows: int, workers: int, root: Path, scheduler: str, months: int = 12
+    lines: int,
+    block_rows: int,
+    workers: int,
+    root: Path,
+    scheduler: str,
+    months: int = 12,
+    extra: tuple[str, ...] = ("document_flows.enabled=false",),
 ) -> dict[str, Any]:
+    size = (
+        [f"transactions.count={round(lines / LINES_PER_ENTRY)}", f"global.period_months={months}"]
+        if lines
+        else []
+    )
     cfg = datasynth.load_config(
         [
-            f"transactions.count={round(lines / LINES_PER_ENTRY)}",
-            f"global.period_months={months}",
+            *extra,
+            *size,
             f"runtime.block_rows={block_rows}",
             f"runtime.workers={workers}",
             f"runtime.scheduler={scheduler}",
@@ -117,13 +131,68 @@ def run_datasynth(
         ]
     )
     result = datasynth.generate(cfg)
+    tables = result.manifest["tables"]
+    lines_written = tables["journal_entries"]["rows"]
+    documents = _documents(root) if cfg.document_flows.enabled else 0
     return {
-        "rows": result.rows,
+        "rows": lines_written,
         "seconds": result.seconds,
-        "rows_per_s_per_core": result.rows / result.seconds / workers,
+        "rows_per_s_per_core": lines_written / result.seconds / workers,
+        "documents": documents,
+        "documents_per_s_per_core": documents / result.seconds / workers,
+        "document_rows": sum(v["rows"] for k, v in tables.items() if k in FLOW_TABLES),
         "blocks": result.manifest["plan"]["blocks"],
         "peak_rss_per_worker_mib": round(result.peak_rss / 2**20, 1),
         "bytes": sum(t["bytes"] for t in result.manifest["tables"].values()),
+    }
+
+
+def _documents(root: Path) -> int:
+    """Distinct flow documents written (item tables hold one row per document item)."""
+    import pyarrow.dataset as ds
+
+    total = 0
+    for table, (_, key) in OBJECT_TYPES.items():
+        ids = ds.dataset(root / "document_flows" / table, format="parquet").to_table(columns=[key])
+        total += len(ids[key].unique())
+    return total
+
+
+def run_flows(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The medium preset with document flows off and on, and the baseline, in one run."""
+    preset = (f"+preset={args.preset}",)
+    off = run_datasynth(
+        0,
+        args.block_rows,
+        args.workers,
+        tmp / "off",
+        args.scheduler,
+        extra=(*preset, "document_flows.enabled=false"),
+    )
+    shutil.rmtree(tmp / "off", ignore_errors=True)
+    on = run_datasynth(
+        0,
+        args.block_rows,
+        args.workers,
+        tmp / "on",
+        args.scheduler,
+        extra=(*preset, "document_flows.enabled=true", "document_flows.ocel.enabled=false"),
+    )
+    shutil.rmtree(tmp / "on", ignore_errors=True)
+    base = run_baseline(on["rows"], args.block_rows, args.workers, tmp / "baseline")
+    shutil.rmtree(tmp / "baseline", ignore_errors=True)
+    return {
+        "preset": args.preset,
+        "flows_off": off,
+        "flows_on": on,
+        "baseline": base,
+        "ratio_to_baseline": {
+            "flows_off": round(off["rows_per_s_per_core"] / base["rows_per_s_per_core"], 3),
+            "flows_on": round(on["rows_per_s_per_core"] / base["rows_per_s_per_core"], 3),
+        },
+        "journal_lines_flows_on_vs_off": round(
+            on["rows_per_s_per_core"] / off["rows_per_s_per_core"], 3
+        ),
     }
 
 
@@ -137,9 +206,27 @@ def main() -> int:
         "--memory", action="store_true", help="also compare peak RSS of 5M and 50M lines"
     )
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    parser.add_argument(
+        "--flows",
+        action="store_true",
+        help="document flows off vs on for --preset (journal lines and documents per second)",
+    )
+    parser.add_argument("--preset", default="medium", help="the preset --flows runs")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="datasynth-bench-"))
+    machine = {
+        "cores": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "pyarrow": pa.__version__,
+    }
+    if args.flows:
+        try:
+            report = {"machine": machine, "workers": args.workers, **run_flows(args, tmp)}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return _emit(report, args.json)
     try:
         ours = run_datasynth(
             args.lines, args.block_rows, args.workers, tmp / "datasynth", args.scheduler
@@ -147,12 +234,7 @@ def main() -> int:
         base = run_baseline(ours["rows"], args.block_rows, args.workers, tmp / "baseline")
         shutil.rmtree(tmp / "baseline", ignore_errors=True)
         report: dict[str, Any] = {
-            "machine": {
-                "cores": os.cpu_count(),
-                "python": sys.version.split()[0],
-                "numpy": np.__version__,
-                "pyarrow": pa.__version__,
-            },
+            "machine": machine,
             "workers": args.workers,
             "scheduler": args.scheduler,
             "datasynth": ours,
@@ -186,11 +268,15 @@ def main() -> int:
             report["memory"]["ratio_50M_to_5M"] = round(large / small, 3)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return _emit(report, args.json)
+
+
+def _emit(report: dict[str, Any], path: Path | None) -> int:
     text = json.dumps(report, indent=2)
     print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
     return 0
 
 

@@ -21,6 +21,8 @@ import pyarrow as pa
 from datasynth.config.models import BUSINESS_PROCESSES, PERSONAS, DatasynthConfig
 from datasynth.core import distributions as dist
 from datasynth.core.blocks import Block
+from datasynth.core.reference import load
+from datasynth.core.seeding import stream
 from datasynth.generators import order_to_cash as o2c
 from datasynth.generators import procure_to_pay as p2p
 from datasynth.generators.flows import (
@@ -57,6 +59,24 @@ FLOW_SCHEMAS: dict[str, pa.Schema] = {
     "customer_receipts": o2c.CUSTOMER_RECEIPT_SCHEMA,
     "document_references": REFERENCE_SCHEMA,
 }
+
+
+#: journal lines of an average flow entry (2 for receipts and issues, 2-4 for invoices and
+#: payments with tax, price differences and discounts), used to plan block sizes
+FLOW_LINES_PER_ENTRY = 2.4
+
+
+def flow_share(config: DatasynthConfig) -> float:
+    """Expected share of planned entries that document flows post (0 when flows are off)."""
+    if not config.document_flows.enabled:
+        return 0.0
+    templates = load("chart_of_accounts")["posting_templates"]
+    share = 0.0
+    for process, weight in config.transactions.business_processes.items():
+        total = sum(t["weight"] for t in templates[process])
+        flows = sum(t["weight"] for t in templates[process] if t.get("flow_document"))
+        share += weight * flows / total
+    return share
 
 
 def replaced_templates(master: Master, company_index: int) -> np.ndarray | None:
@@ -115,8 +135,19 @@ def generate_block_tables(
     p2p_count = int(
         left[BUSINESS_PROCESSES.index("P2P")] / p2p.expected_entries_per_flow(f.p2p) + u[0]
     )
+    failures = (
+        o2c.expected_credit_failures(
+            stream(config.global_.seed, "document_flows", company.code, "credit_failures"),
+            f.o2c,
+            fc,
+            company.amount_unit,
+        )
+        if fc.can_sell
+        else 0.0
+    )
     o2c_count = int(
-        left[BUSINESS_PROCESSES.index("O2C")] / o2c.expected_entries_per_flow(f.o2c) + u[1]
+        left[BUSINESS_PROCESSES.index("O2C")] / o2c.expected_entries_per_flow(f.o2c, failures)
+        + u[1]
     )
     humans = company.user_lookup[: int(company.persona_sizes[: len(PERSONAS)].sum())]
     automated = company.user_lookup[int(company.persona_offsets[len(PERSONAS)]) :]

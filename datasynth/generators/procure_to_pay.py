@@ -260,7 +260,7 @@ def generate_procure_to_pay(
     sign = np.where(rng.random(flow.size) < 0.7, 1, -1)
     inv_qty = np.where(qty_var[flow], np.maximum(received + sign * delta, 0), received)
     inv_qty = np.where(qty_var[flow] & (inv_qty == received), received + 1, inv_qty)
-    price_ok = np.abs(inv_price - price) <= c.price_tolerance * price + 0.5
+    price_ok = np.abs(inv_price - price) <= c.price_tolerance * price + 1e-6
     qty_ok = np.abs(inv_qty - received) <= c.quantity_tolerance * received
     item_status = np.where(price_ok, np.where(qty_ok, 0, 2), np.where(qty_ok, 1, 3))
     any_price = np.bincount(flow, ~price_ok, flows) > 0

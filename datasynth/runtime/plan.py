@@ -15,7 +15,7 @@ from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
 from datasynth.core.blocks import Block
 from datasynth.core.calendars import company_calendar
-from datasynth.generators.document_flows import FLOW_TABLES
+from datasynth.generators.document_flows import FLOW_LINES_PER_ENTRY, FLOW_TABLES, flow_share
 from datasynth.generators.journal_entries import mean_lines_per_entry
 
 MASTER_TABLES = (
@@ -43,6 +43,7 @@ class Plan:
     master_tables: tuple[str, ...]
     blocks: tuple[Block, ...]
     entries_per_company: tuple[int, ...]
+    #: expected journal lines per planned entry (standalone and flow entries together)
     mean_lines_per_entry: float
     #: document-flow tables every journal-entry block writes (empty when flows are off)
     flow_tables: tuple[str, ...] = ()
@@ -99,7 +100,9 @@ def company_entries(config: DatasynthConfig) -> np.ndarray:
 
 def build_plan(config: DatasynthConfig) -> Plan:
     """Split each company's entries over its fiscal periods by calendar weight, then into blocks."""
-    mean_lines = mean_lines_per_entry(config)
+    # flows post part of the entries with the few lines their documents need
+    share = flow_share(config)
+    mean_lines = (1 - share) * mean_lines_per_entry(config) + share * FLOW_LINES_PER_ENTRY
     per_block = max(1, min(MAX_ENTRIES_PER_BLOCK, int(config.runtime.block_rows // mean_lines)))
     totals = company_entries(config)
     blocks: list[Block] = []

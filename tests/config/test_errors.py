@@ -382,3 +382,56 @@ def test_master_data_errors_name_the_key(override: str, key: str, expected: str)
     message = "\n".join(info.value.problems)
     assert message.startswith(f"{key}: ")
     assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "expected"),
+    [
+        (
+            ["document_flows.p2p.partial_delivery_rate=1.5"],
+            "document_flows.p2p.partial_delivery_rate",
+            "less than or equal to 1",
+        ),
+        (
+            ["document_flows.o2c.bad_debt_rate=0.6", "document_flows.o2c.partial_payment_rate=0.5"],
+            "document_flows.o2c",
+            "partial_payment_rate + short_payment_rate + bad_debt_rate must be at most 1",
+        ),
+        (
+            ["+document_flows.p2p.payment_methods.cash=0.1"],
+            "document_flows.p2p.payment_methods",
+            "unknown payment methods ['cash']",
+        ),
+        (
+            ["document_flows.o2c.items_per_order={1: 0.5, 2: 0.4}"],
+            "document_flows.o2c.items_per_order",
+            "must sum to 1",
+        ),
+        (
+            ["~document_flows.p2p.items_per_order", "+document_flows.p2p.items_per_order={0: 1.0}"],
+            "document_flows.p2p.items_per_order",
+            "item counts [0] must lie within 1..50",
+        ),
+        (
+            ["document_flows.ocel.formats=[]"],
+            "document_flows.ocel.formats",
+            "name at least one of json, sqlite",
+        ),
+        (
+            ["document_flows.ocel.formats=[xml]"],
+            "document_flows.ocel.formats",
+            "'json' or 'sqlite'",
+        ),
+        (
+            ["document_flows.p2p.days_to_receipt=-1"],
+            "document_flows.p2p.days_to_receipt",
+            "greater than or equal to 0",
+        ),
+    ],
+)
+def test_document_flow_errors_name_the_key(overrides: list[str], key: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(overrides)
+    message = "\n".join(info.value.problems)
+    assert message.startswith(f"{key}"), message
+    assert expected in message, message

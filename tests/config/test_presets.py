@@ -124,7 +124,9 @@ def test_industry_presets_put_weight_where_they_say(presets: dict[str, Datasynth
 def test_size_presets_grow(presets: dict[str, DatasynthConfig], default: DatasynthConfig) -> None:
     small, medium, large = (presets[n] for n in SIZE_PRESETS)
     counts = [c.transactions.count for c in (small, medium, large)]
-    assert counts == [200_000, 2_000_000, 100_000_000]
+    assert counts == [400_000, 4_000_000, 200_000_000]
+    # the large presets leave the event log to `datasynth ocel` (millions of events)
+    assert [c.document_flows.ocel.enabled for c in (small, medium, large)] == [True, False, False]
     assert [c.chart_of_accounts.complexity for c in (small, medium, large)] == [
         "small",
         "medium",
@@ -151,7 +153,7 @@ def test_two_presets_combine_and_the_later_one_wins(
     assert both.transactions.business_processes == retail.transactions.business_processes
     assert both.transactions.amounts == retail.transactions.amounts
     # large's size survives, because retail does not set it
-    assert both.transactions.count == large.transactions.count == 100_000_000
+    assert both.transactions.count == large.transactions.count == 200_000_000
     assert both.chart_of_accounts.complexity == "large"
     assert both.global_.period_months == 36
     assert both.runtime.scheduler == large.runtime.scheduler == "distributed"

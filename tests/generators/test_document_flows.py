@@ -312,6 +312,14 @@ def test_prices_beyond_tolerance_are_never_matched(run: Run) -> None:
     assert len(deviating) > 20
     assert [r for r in deviating if r[4] == "matched" or r[5] == "matched"] == []
     assert {r[4] for r in deviating} <= {"price_mismatch", "price_and_quantity_mismatch"}
+    # ... and prices within the tolerance (some of them off the order price) are not flagged
+    within = run.rows(
+        "select item_match_status, count(*), count(*) filter (where unit_price <> order_price) "
+        f"from vendor_invoices where abs(unit_price - order_price) <= {tolerance} * order_price "
+        "group by 1"
+    )
+    assert {r[0] for r in within} <= {"matched", "quantity_mismatch"}
+    assert sum(r[2] for r in within) > 20
 
 
 def test_failed_matches_block_payment(run: Run) -> None:
@@ -624,20 +632,15 @@ def test_nothing_posts_outside_the_window(run: Run) -> None:
 # --- 11. business-process mix ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="O2C flows post ~12% fewer entries than expected_entries_per_flow assumes: the "
-    "credit check also fails orders over the credit limit and weak ratings (~16% of orders "
-    "fail here, the formula counts only credit_check_failure_rate), so O2C is ~0.32 not 0.35",
-)
 def test_business_process_mix_holds_the_configured_shares(run: Run) -> None:
     # Entries are counted by the period of the block that made them (the YYYYPP in the entry
-    # id, which flow entries keep when they post later), for blocks in the first half of the
-    # 12-month window: their flows have six months to finish (payments, remainders and most
-    # write-offs), so truncation at the window end does not bias the shares. Measured with
-    # these overrides (seed 42, 20,957 entries): O2C 0.320 (config 0.35), P2P 0.314 (0.30),
-    # R2R 0.20, H2R 0.10, A2R 0.05 within 0.01. Month-to-month noise of each share is about
-    # +-0.01, so 0.02 is an honest tolerance.
+    # id, which flow entries keep when they post in a later period), for the blocks of the
+    # first half of the 12-month window: their flows have six months or more to finish, so
+    # truncation at the window end does not bias the shares. Measured here (seed 42, 22,544
+    # entries): O2C 0.328 (config 0.35), P2P 0.311 (0.30), R2R 0.204, H2R 0.107, A2R 0.051;
+    # by posting date over months 4-9 (steady state) the same within 0.003. Month-to-month
+    # the O2C share moves by about +-0.008 (~3,500 entries a month), so the six-month share
+    # has a standard deviation of about 0.004 and 0.015 (3.5 sigma) is an honest tolerance.
     rows = run.rows(
         "with c as (select company_code, fiscal_year_start_month sm from companies), "
         "e as (select distinct document_id, company_code, business_process, "
@@ -646,8 +649,8 @@ def test_business_process_mix_holds_the_configured_shares(run: Run) -> None:
         "from je), "
         "o as (select e.*, (fy * 12 + sm - 1 + fp - 1) - "
         f"{run.config.global_.start_date.year * 12 + run.config.global_.start_date.month - 1}"
-        " month from e join c using (company_code)) "
-        "select business_process, count(*) from o where month < 6 group by 1"
+        " as month_index from e join c using (company_code)) "
+        "select business_process, count(*) from o where month_index < 6 group by 1"
     )
     counts = dict(rows)
     total = sum(counts.values())
@@ -655,7 +658,7 @@ def test_business_process_mix_holds_the_configured_shares(run: Run) -> None:
     shares = run.config.transactions.business_processes
     measured = {p: counts.get(p, 0) / total for p in shares}
     for process, share in shares.items():
-        assert measured[process] == pytest.approx(share, abs=0.02), measured
+        assert measured[process] == pytest.approx(share, abs=0.015), measured
 
 
 # --- 12. rates -------------------------------------------------------------------------------

@@ -29,3 +29,31 @@ def test_verify_accepts_a_run_and_flags_damage(tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert victim.name in bad.stderr and "sha256" in bad.stderr
+
+
+def test_verify_catches_a_payment_that_does_not_settle_its_invoice(tmp_path: Path) -> None:
+    """A consistent-looking file (manifest updated) whose content breaks AP = open items."""
+    import hashlib
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    record = next(f for f in manifest["files"] if f["table"] == "payments" and f["rows"] > 0)
+    path = out / record["path"]
+    table = pq.read_table(path)
+    amount = table["amount"]
+    changed = pc.add(amount, pa.scalar(1, amount.type)).cast(amount.type)
+    table = table.set_column(table.schema.get_field_index("amount"), "amount", changed)
+    pq.write_table(table, path)
+    record.update(bytes=path.stat().st_size, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    bad = subprocess.run(
+        [sys.executable, str(SCRIPT), str(out)], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 1
+    assert "AP:" in bad.stderr and "open items" in bad.stderr

@@ -130,5 +130,5 @@ def test_golden_block_checksum() -> None:
     assert digest == GOLDEN_SHA256
 
 
-GOLDEN_ROWS = 228
-GOLDEN_SHA256 = "6ddd9e6e1ccd98849c0e8111c47c8a723382abc42769b7f1a79382c092af9f8e"
+GOLDEN_ROWS = 238
+GOLDEN_SHA256 = "5ece54cce61ccbf0d110bcf12df7f1f4650a0e545b6f5251fe385a7cb4921d39"

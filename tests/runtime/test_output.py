@@ -70,7 +70,8 @@ def test_resume_skips_finished_blocks_and_regenerates_the_rest(tmp_path: Path) -
     )
     tasks: dict[str, list[dict[str, object]]] = {}
     for f in manifest["files"]:
-        tasks.setdefault(task_of(f["table"], f["block"]), []).append(f)
+        if f["table"] != "ocel":  # the event log is rebuilt by every run, never resumed
+            tasks.setdefault(task_of(f["table"], f["block"]), []).append(f)
     for task, files in tasks.items():
         (state / f"{task}.json").write_text(json.dumps({"files": files}))
     # three journal-entry blocks lost: a deleted entries file, a torn flow file, a lost record
@@ -174,10 +175,12 @@ def test_resume_of_a_complete_run_keeps_intact_files_and_repairs_damage(tmp_path
     again = datasynth.generate(
         small_config(out, "runtime.scheduler=synchronous", "output.resume=true")
     )
-    tasks = {task_of(f["table"], f["block"]) for f in manifest_before["files"]}
+    tasks = {
+        task_of(f["table"], f["block"]) for f in manifest_before["files"] if f["table"] != "ocel"
+    }
     assert again.blocks_skipped == len(tasks)
     assert file_digests(out) == before
-    victim = out / manifest_before["files"][-1]["path"]
+    victim = out / [f for f in manifest_before["files"] if f["table"] != "ocel"][-1]["path"]
     victim.write_bytes(b"damaged")
     (victim.parent / f".{victim.name}.0123456789ab.inprogress").write_bytes(b"stale temp file")
     repaired = datasynth.generate(
