@@ -627,6 +627,11 @@ class OrderToCashConfig(_Strict):
     #: a short payment withholds up to this fraction of the invoice (a disputed deduction)
     max_short_fraction: float = Field(default=0.10, gt=0.0, le=1.0)
     bad_debt_rate: Probability = 0.01
+    #: payments on account: 80-120% of the invoice, not matched to it until applied later
+    on_account_rate: Probability = 0.02
+    #: full payments later reversed (60% returned unpaid, 70% of those paid again; 40%
+    #: charged back and disputed)
+    correction_rate: Probability = 0.02
     #: an unpaid invoice is written off this many days after its due date
     write_off_after_days: int = Field(default=120, ge=0, le=3650)
     payment_methods: dict[str, float] = Field(
@@ -655,11 +660,16 @@ class OrderToCashConfig(_Strict):
 
     @model_validator(mode="after")
     def _payment_mix(self) -> OrderToCashConfig:
-        total = self.partial_payment_rate + self.short_payment_rate + self.bad_debt_rate
+        total = (
+            self.partial_payment_rate
+            + self.short_payment_rate
+            + self.bad_debt_rate
+            + self.on_account_rate
+        )
         if total > 1.0:
             raise ValueError(
-                "partial_payment_rate + short_payment_rate + bad_debt_rate must be at most 1, "
-                f"got {total:.6g}"
+                "partial_payment_rate + short_payment_rate + bad_debt_rate + on_account_rate "
+                f"must be at most 1, got {total:.6g}"
             )
         return self
 

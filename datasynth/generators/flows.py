@@ -431,7 +431,7 @@ def references(
     source_ids: pa.Array,
     target_type: str,
     target_ids: pa.Array,
-    kind: str,
+    kind: str | np.ndarray,
     day: np.ndarray,
     amount: np.ndarray | None,
 ) -> pa.Table:
@@ -444,7 +444,7 @@ def references(
             "source_document_id": source_ids,
             "target_document_type": pa.array(np.full(n, target_type)),
             "target_document_id": target_ids,
-            "reference_type": pa.array(np.full(n, kind)),
+            "reference_type": pa.array(np.broadcast_to(np.asarray(kind), (n,))),
             "reference_date": pa.array(np.asarray(day, dtype=np.int32), pa.date32()),
             "reference_amount": decimal_from_minor(np.asarray(amount, dtype=np.int64))
             if amount is not None

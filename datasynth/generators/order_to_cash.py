@@ -126,6 +126,7 @@ CUSTOMER_RECEIPT_SCHEMA = pa.schema(
         ("amount", AMOUNT_TYPE),
         ("receipt_type", _S),
         ("short_reason", _S),
+        ("applied_date", pa.date32()),
         ("currency", _S),
         ("payment_method", _S),
         ("days_late", pa.int16()),
@@ -289,7 +290,13 @@ def generate_order_to_cash(
     bad = u < c.bad_debt_rate
     part = ~bad & (u < c.bad_debt_rate + c.partial_payment_rate)
     short = ~bad & ~part & (u < c.bad_debt_rate + c.partial_payment_rate + c.short_payment_rate)
-    take &= ~(bad | part | short)
+    on_account = (
+        ~bad
+        & ~part
+        & ~short
+        & (u < c.bad_debt_rate + c.partial_payment_rate + c.short_payment_rate + c.on_account_rate)
+    )
+    take &= ~(bad | part | short | on_account)
     discount = np.where(take, round_to_unit(gross * terms[:, 1] / 100.0, unit), 0)
     shares = np.array([s for s, _ in _PARTIAL_SHARES])
     pick = dist.draw(rng, dist.cdf([w for _, w in _PARTIAL_SHARES]), flows)
@@ -307,8 +314,25 @@ def generate_order_to_cash(
     )
     r2_day = workday(r1_day + rng.integers(20, 41, flows))
     methods = pick_methods(rng, c.payment_methods, flows)
+    # payments on account and reversed payments (their own stream: the rest stays put)
+    rng = ctx.stream("o2c", "corrections")
+    first_amount = np.where(
+        on_account,
+        np.maximum(round_to_unit(gross * rng.uniform(0.8, 1.2, flows), unit), unit),
+        first_amount,
+    )
+    applied_day = workday(r1_day + rng.integers(10, 19, flows))
+    full = ~(bad | part | short | on_account)
+    corrected = full & (rng.random(flows) < c.correction_rate)
+    nsf = rng.random(flows) < 0.6  # returned unpaid; the rest are chargebacks
+    reverse_day = workday(r1_day + rng.integers(3, 11, flows))
+    repaid = nsf & (rng.random(flows) < 0.7)
+    repay_day = workday(reverse_day + rng.integers(10, 31, flows))
     has_r1 = has_inv & ~bad & (r1_day < ctx.stop_day)
-    has_r2 = has_r1 & part & (gross - first_amount > 0) & (r2_day < ctx.stop_day)
+    has_rev = has_r1 & corrected & (reverse_day < ctx.stop_day)
+    has_r2 = (has_r1 & part & (gross - first_amount > 0) & (r2_day < ctx.stop_day)) | has_rev
+    has_r3 = has_rev & repaid & (repay_day < ctx.stop_day)
+    applied = has_r1 & on_account & (applied_day < ctx.stop_day)
     write_off_day = workday(due + c.write_off_after_days)
     has_wo = has_inv & bad & (write_off_day < ctx.stop_day)
 
@@ -347,13 +371,19 @@ def generate_order_to_cash(
         accounts=np.tile([accounts.ar, accounts.revenue, accounts.output_vat], (inv_flow.size, 1)),
         amounts=np.column_stack([gross[inv_flow], -net_total[inv_flow], -tax_total[inv_flow]]),
     )
-    r_flow = np.concatenate([np.flatnonzero(has_r1), np.flatnonzero(has_r2)])
-    r_k = np.concatenate([np.zeros(has_r1.sum(), np.int64), np.ones(has_r2.sum(), np.int64)])
+    slots = (has_r1, has_r2, has_r3)
+    r_flow = np.concatenate([np.flatnonzero(h) for h in slots])
+    r_k = np.concatenate([np.full(int(h.sum()), k, np.int64) for k, h in enumerate(slots)])
     order = np.lexsort((r_k, r_flow))
     r_flow, r_k = r_flow[order], r_k[order]
-    r_day = np.where(r_k == 0, r1_day[r_flow], r2_day[r_flow])
-    r_amount = np.where(r_k == 0, first_amount[r_flow], gross[r_flow] - first_amount[r_flow])
-    r_discount = np.where(r_k == 0, discount[r_flow], 0)
+    # slot 0: the payment; 1: the remainder of a partial payment or the reversal of a
+    # corrected one; 2: the payment again after a returned one
+    days = np.stack([r1_day, np.where(part, r2_day, reverse_day), repay_day])
+    amounts = np.stack([first_amount, np.where(part, gross - first_amount, -first_amount), gross])
+    discounts = np.stack([discount, np.where(part, 0, -discount), np.zeros_like(discount)])
+    r_day = days[r_k, r_flow]
+    r_amount = amounts[r_k, r_flow]
+    r_discount = discounts[r_k, r_flow]
     r_ids = ctx.ids("REC", np.arange(r_flow.size))
     receipts = Postings(
         "customer_receipt",
@@ -380,14 +410,25 @@ def generate_order_to_cash(
         amounts=np.column_stack([gross[wo_flow], -gross[wo_flow]]),
         manual=True,
     )
+    received = np.bincount(r_flow, r_amount + r_discount, flows).astype(np.int64)
     status = np.select(
-        [has_wo, has_r2 | (has_r1 & ~part & ~short), has_r1 & part, has_r1 & short],
-        [4, 1, 2, 3],
+        [
+            has_wo,
+            has_r1 & short,
+            has_rev & ~nsf & ~has_r3,
+            (received >= gross) & has_r1,
+            received > 0,
+        ],
+        [4, 3, 3, 1, 2],
         0,
     )
     state = dict(
         has_wo=has_wo,
         write_off_day=write_off_day,
+        on_account=on_account,
+        applied=applied,
+        applied_day=applied_day,
+        nsf=nsf,
         flow=flow,
         item=item,
         customer=customer,
@@ -532,18 +573,27 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
     r_flow, r_k = a["r_flow"], a["r_k"]
     ry, rp = ctx.fiscal(a["r_day"])
     inv_of_r = np.searchsorted(inv_flow, r_flow)
-    kind = np.where(
-        r_k == 1,
-        "remainder",
-        np.where(a["part"][r_flow], "partial", np.where(a["short"][r_flow], "short", "full")),
+    part, nsf = a["part"][r_flow], a["nsf"][r_flow]
+    first_kind = np.select(
+        [part, a["short"][r_flow], a["on_account"][r_flow]],
+        ["partial", "short", "on_account"],
+        "full",
+    )
+    kind = np.select(
+        [r_k == 0, (r_k == 1) & part, (r_k == 1) & nsf, r_k == 1],
+        [first_kind, "remainder", "returned", "chargeback"],
+        "repayment",
     )
     reason = np.array([r for r, _ in _SHORT_REASONS])[a["reason"][r_flow]]
     methods: pa.Array = ids["methods"]
+    # a payment on account names its invoice only once it is applied to it
+    unapplied = (kind == "on_account") & ~a["applied"][r_flow]
+    invoice_of_receipt = inv_ids.take(pa.array(inv_of_r, mask=unapplied))
     rec = {
         "receipt_id": ids["receipts"],
         "company_code": full(code, r_flow.size),
         "customer_id": customer_ids.take(pa.array(r_flow)),
-        "customer_invoice_id": inv_ids.take(pa.array(inv_of_r)),
+        "customer_invoice_id": invoice_of_receipt,
         "sales_order_id": so_ids.take(pa.array(r_flow)),
         "receipt_date": dates(a["r_day"]),
         "value_date": dates(a["r_day"] + 1),
@@ -554,6 +604,11 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
         "amount": money(a["r_amount"]),
         "receipt_type": pa.array(kind),
         "short_reason": pa.array(reason, mask=kind != "short"),
+        "applied_date": pa.array(
+            a["applied_day"][r_flow].astype(np.int32),
+            pa.date32(),
+            mask=~((kind == "on_account") & a["applied"][r_flow]),
+        ),
         "currency": full(ctx.currency, r_flow.size),
         "payment_method": methods.take(pa.array(r_flow)),
         "days_late": pa.array(np.maximum(a["r_day"] - a["due"][r_flow], 0).astype(np.int16)),
@@ -581,16 +636,7 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
             a["gross"][inv_flow],
         ),
         _delivery_invoice_refs(ctx, a, d_ids, inv_ids),
-        references(
-            ctx,
-            "customer_invoice",
-            inv_ids.take(pa.array(inv_of_r)),
-            "customer_receipt",
-            ids["receipts"],
-            "payment",
-            a["r_day"],
-            a["r_amount"],
-        ),
+        _receipt_refs(ctx, a, kind, inv_ids.take(pa.array(inv_of_r)), ids["receipts"]),
     ]
     return {
         "sales_orders": pa.table(so, schema=SALES_ORDER_SCHEMA),
@@ -599,6 +645,51 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
         "customer_receipts": pa.table(rec, schema=CUSTOMER_RECEIPT_SCHEMA),
         "document_references": pa.concat_tables(refs),
     }
+
+
+def _receipt_refs(
+    ctx: FlowContext,
+    a: dict[str, np.ndarray],
+    kind: np.ndarray,
+    invoice_ids: pa.Array,
+    receipt_ids: pa.Array,
+) -> pa.Table:
+    """Invoice -> receipt (``payment``; ``on_account`` once applied, dated then) and payment
+    -> its reversal (``reversal``)."""
+    r_flow, r_day = a["r_flow"], a["r_day"]
+    applied = a["applied"][r_flow]
+    on_account = kind == "on_account"
+    pays = ~on_account | applied
+    day = np.where(on_account, a["applied_day"][r_flow], r_day)
+    link = np.where(on_account, "on_account", np.where(a["r_amount"] < 0, "reversal", "payment"))
+    reversal = np.flatnonzero((kind == "returned") | (kind == "chargeback"))
+    # the reversed payment is the flow's first receipt, the row just before its reversal
+    original = reversal - 1
+    keep = np.flatnonzero(pays & ~np.isin(np.arange(kind.size), reversal))
+    return pa.concat_tables(
+        [
+            references(
+                ctx,
+                "customer_invoice",
+                invoice_ids.take(pa.array(keep)),
+                "customer_receipt",
+                receipt_ids.take(pa.array(keep)),
+                link[keep],
+                day[keep],
+                a["r_amount"][keep],
+            ),
+            references(
+                ctx,
+                "customer_receipt",
+                receipt_ids.take(pa.array(original)),
+                "customer_receipt",
+                receipt_ids.take(pa.array(reversal)),
+                "reversal",
+                r_day[reversal],
+                -a["r_amount"][reversal],
+            ),
+        ]
+    )
 
 
 def _delivery_invoice_refs(

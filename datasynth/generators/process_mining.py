@@ -12,7 +12,8 @@ relationships to every object they touch:
   invoice (three-way match), Post vendor invoice, Release payment block, Pay vendor invoice.
 * O2C: Create sales order, Change sales order, Check credit, Create delivery, Pick goods
   (skipped for some deliveries), Pack goods, Post goods issue, Create customer invoice,
-  Receive payment, Write off receivable.
+  Receive payment (also on account), Apply payment on account, Reverse payment (returned or
+  charged back), Write off receivable.
 
 Documents carry dates only; events get times of day within office hours in the natural order
 of each flow's steps, derived from the document number so that the log is deterministic.
@@ -434,19 +435,36 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
         ci["company_code"],
         [(ci_id, "invoice"), (ci["sales_order_id"], "order"), (ci["customer_id"], "customer")],
     )
-    rec_id = rec["receipt_id"]
+    reversed_ = pc.is_in(rec["receipt_type"], value_set=pa.array(["returned", "chargeback"]))
+    paid = pc.invert(reversed_)
+    for activity, rows, hour in (
+        ("Receive payment", paid, 9.0),
+        ("Reverse payment", reversed_, 14.0),
+    ):
+        part = rec.filter(rows)
+        part_id = part["receipt_id"]
+        b.add(
+            activity,
+            part_id,
+            _office_time(part["receipt_date"], part_id, hour, 3.0),
+            None,
+            part["company_code"],
+            [
+                (part_id, "receipt"),
+                (part["customer_invoice_id"], "invoice"),
+                (part["customer_id"], "customer"),
+            ],
+        )
+    applied = rec.filter(pc.is_valid(rec["applied_date"]))
     b.add(
-        "Receive payment",
-        rec_id,
-        _office_time(rec["receipt_date"], rec_id, 9.0, 5.0),
+        "Apply payment on account",
+        applied["receipt_id"],
+        _office_time(applied["applied_date"], applied["receipt_id"], 10.0, 4.0),
         None,
-        rec["company_code"],
-        [
-            (rec_id, "receipt"),
-            (rec["customer_invoice_id"], "invoice"),
-            (rec["customer_id"], "customer"),
-        ],
+        applied["company_code"],
+        [(applied["receipt_id"], "receipt"), (applied["customer_invoice_id"], "invoice")],
     )
+    rec_id = rec["receipt_id"]
     written = pc.is_valid(ci["write_off_date"])
     b.add(
         "Write off receivable",
@@ -515,11 +533,14 @@ def _partners(ids: pa.Array, company: pa.Array, kind: str) -> pa.Table:
 
 
 def _o2o(source: pa.Array, target: pa.Array, qualifier: str) -> pa.Table:
+    """Links from ``source`` to ``target`` objects (rows without a target are left out)."""
+    valid = pc.is_valid(target)
+    n = int(pc.sum(valid).as_py() or 0)
     return pa.table(
         {
-            "source_id": source,
-            "target_id": target,
-            "qualifier": pa.array(np.full(len(source), qualifier)),
+            "source_id": pc.filter(source, valid),
+            "target_id": pc.filter(target, valid),
+            "qualifier": pa.array(np.full(n, qualifier)),
         },
         schema=OBJECT_OBJECT_SCHEMA,
     )

@@ -258,7 +258,8 @@ def generate_procure_to_pay(
         np.ceil(received * (c.quantity_tolerance + rng.uniform(0.005, 0.10, flow.size))), 1
     ).astype(np.int64)
     sign = np.where(rng.random(flow.size) < 0.7, 1, -1)
-    inv_qty = np.where(qty_var[flow], np.maximum(received + sign * delta, 0), received)
+    # never billed at zero: an invoice always bills something for each item
+    inv_qty = np.where(qty_var[flow], np.maximum(received + sign * delta, 1), received)
     inv_qty = np.where(qty_var[flow] & (inv_qty == received), received + 1, inv_qty)
     price_ok = np.abs(inv_price - price) <= c.price_tolerance * price + 1e-6
     qty_ok = np.abs(inv_qty - received) <= c.quantity_tolerance * received

@@ -395,7 +395,7 @@ def test_master_data_errors_name_the_key(override: str, key: str, expected: str)
         (
             ["document_flows.o2c.bad_debt_rate=0.6", "document_flows.o2c.partial_payment_rate=0.5"],
             "document_flows.o2c",
-            "partial_payment_rate + short_payment_rate + bad_debt_rate must be at most 1",
+            "partial_payment_rate + short_payment_rate + bad_debt_rate + on_account_rate must be at most 1",
         ),
         (
             ["+document_flows.p2p.payment_methods.cash=0.1"],

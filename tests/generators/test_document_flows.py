@@ -387,17 +387,51 @@ def test_customer_discounts_only_within_the_discount_period(run: Run) -> None:
         "with i as (select customer_invoice_id, any_value(discount_date) discount_date, "
         "sum(gross_amount) gross from customer_invoices group by 1) "
         "select r.receipt_id, r.receipt_date, i.discount_date from customer_receipts r "
-        "join i using (customer_invoice_id) where r.discount_taken <> 0"
+        "join i using (customer_invoice_id) where r.discount_taken > 0"
     )
     assert len(rows) > 50
     assert [r for r in rows if r[1] > r[2]] == []
+    # only a payment on account (80-120% of the invoice) can pay more than the invoice
     overpaid = run.rows(
         "with i as (select customer_invoice_id, sum(gross_amount) gross from customer_invoices "
         "group by 1) select customer_invoice_id, sum(amount + discount_taken), any_value(gross) "
         "from customer_receipts join i using (customer_invoice_id) group by 1 "
-        "having sum(amount + discount_taken) > any_value(gross) limit 5"
+        "having sum(amount + discount_taken) > any_value(gross) "
+        "and not bool_or(receipt_type = 'on_account') limit 5"
     )
     assert overpaid == []
+
+
+def test_reversed_payments_mirror_the_payment_they_reverse(run: Run) -> None:
+    """Returned (NSF) and charged-back payments post the exact negative of the payment."""
+    rows = run.rows(
+        "select o.amount, o.discount_taken, r.amount, r.discount_taken, r.receipt_type, "
+        "r.receipt_date > o.receipt_date from document_references x "
+        "join customer_receipts o on o.receipt_id = x.source_document_id "
+        "join customer_receipts r on r.receipt_id = x.target_document_id "
+        "where x.reference_type = 'reversal'"
+    )
+    assert len(rows) > 10
+    for amount, discount, back, back_discount, kind, later in rows:
+        assert (back, back_discount) == (-amount, -discount)
+        assert kind in ("returned", "chargeback") and later
+    kinds = dict(run.rows("select receipt_type, count(*) from customer_receipts group by 1"))
+    assert kinds["returned"] > kinds.get("repayment", 0) > 0
+
+
+def test_payments_on_account_name_their_invoice_once_applied(run: Run) -> None:
+    rows = run.rows(
+        "with i as (select customer_invoice_id, sum(gross_amount) gross from customer_invoices "
+        "group by 1) select r.amount, i.gross, r.applied_date, r.receipt_date, "
+        "r.customer_invoice_id is null from customer_receipts r left join i "
+        "using (customer_invoice_id) where r.receipt_type = 'on_account'"
+    )
+    assert len(rows) > 20
+    for amount, gross, applied, received, unnamed in rows:
+        assert unnamed == (applied is None)
+        if applied is not None:
+            assert applied > received
+            assert 0.79 * float(gross) <= float(amount) <= 1.21 * float(gross)
 
 
 # --- 6. GR/IR --------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ def test_event_and_object_counts_match_the_documents(
         "Post goods issue": f"select count(distinct delivery_id) from {_docs(run, 'deliveries')}",
         "Pick goods": f"select count(distinct delivery_id) from {_docs(run, 'deliveries')} where picked",
         "Create customer invoice": f"select count(distinct customer_invoice_id) from {_docs(run, 'customer_invoices')}",
-        "Receive payment": f"select count(*) from {_docs(run, 'customer_receipts')}",
+        "Receive payment": f"select count(*) from {_docs(run, 'customer_receipts')} where receipt_type not in ('returned', 'chargeback')",
+        "Reverse payment": f"select count(*) from {_docs(run, 'customer_receipts')} where receipt_type in ('returned', 'chargeback')",
+        "Apply payment on account": f"select count(applied_date) from {_docs(run, 'customer_receipts')}",
         "Change purchase order": f"select coalesce(sum(c), 0) from (select any_value(change_count) c from {_docs(run, 'purchase_orders')} group by purchase_order_id)",
     }
     for activity, sql in expected.items():
