@@ -318,7 +318,33 @@ def flow_journal_lines(
     manual = np.concatenate([np.full(p.count, p.manual) for p in postings])
     ids = pa.concat_arrays([entry_ids(ctx, p) for p in postings])
     source_ids = pa.concat_arrays([p.source_document_id for p in postings])
+    vendor = np.concatenate(
+        [p.partner if p.partner_prefix == "V" else np.full(p.count, -1) for p in postings]
+    )
+    customer = np.concatenate(
+        [p.partner if p.partner_prefix == "C" else np.full(p.count, -1) for p in postings]
+    )
     n = day.size
+    # entries ordered by the period they post in (stable, so each period keeps the document
+    # order): the writer then cuts one file per period without copying
+    year, period = ctx.fiscal(day)
+    perm = np.argsort(year.astype(np.int64) * 100 + period, kind="stable")
+    amounts, accounts, day, document_day, template, manual, vendor, customer, year, period = (
+        x[perm]
+        for x in (
+            amounts,
+            accounts,
+            day,
+            document_day,
+            template,
+            manual,
+            vendor,
+            customer,
+            year,
+            period,
+        )
+    )
+    ids, source_ids = ids.take(pa.array(perm)), source_ids.take(pa.array(perm))
 
     # lines: the non-zero candidates, debits before credits within each entry
     keep = amounts != 0
@@ -348,14 +374,6 @@ def flow_journal_lines(
         automated_users[np.minimum(pick, automated_users.size - 1)],
     )
     cc = dist.draw(rng, cost_center_cdf, total_lines)
-    year, period = ctx.fiscal(day)
-
-    vendor = np.concatenate(
-        [p.partner if p.partner_prefix == "V" else np.full(p.count, -1) for p in postings]
-    )
-    customer = np.concatenate(
-        [p.partner if p.partner_prefix == "C" else np.full(p.count, -1) for p in postings]
-    )
 
     def partner_column(prefix: str, index: np.ndarray) -> pa.Array:
         on = index[entry] >= 0
@@ -439,10 +457,10 @@ def references(
     n = len(target_ids)
     return pa.table(
         {
-            "company_code": pa.array(np.full(n, ctx.company_code)),
-            "source_document_type": pa.array(np.full(n, source_type)),
+            "company_code": vocab.constant(ctx.company_code, n),
+            "source_document_type": vocab.constant(source_type, n),
             "source_document_id": source_ids,
-            "target_document_type": pa.array(np.full(n, target_type)),
+            "target_document_type": vocab.constant(target_type, n),
             "target_document_id": target_ids,
             "reference_type": pa.array(np.broadcast_to(np.asarray(kind), (n,))),
             "reference_date": pa.array(np.asarray(day, dtype=np.int32), pa.date32()),

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from datasynth.config.models import CREDIT_RATINGS, PAYMENT_BEHAVIOURS, OrderToCashConfig
 from datasynth.core import distributions as dist
+from datasynth.core import vocab
 from datasynth.core.ids import fixed_width_strings
 from datasynth.core.money import AMOUNT_TYPE
 from datasynth.generators.flows import (
@@ -485,7 +486,7 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
     starts = np.cumsum(counts) - counts
 
     def full(value: str, n: int) -> pa.Array:
-        return pa.array(np.full(n, value))
+        return vocab.constant(value, n)
 
     year, period = ctx.fiscal(a["so_day"])
     so_status = np.where(a["failed"], "credit_blocked", np.where(a["has_inv"], "completed", "open"))

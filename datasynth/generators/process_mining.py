@@ -27,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datasynth.core import vocab
+
 MS_PER_DAY = 86_400_000
 _HOUR = 3_600_000
 
@@ -119,7 +121,7 @@ class _Builder:
             pa.table(
                 {
                     "event_id": event_id,
-                    "activity": pa.array(np.full(n, activity)),
+                    "activity": vocab.constant(activity, n),
                     "time": pa.array(time_ms, pa.timestamp("ms")),
                     "resource": resource if resource is not None else pa.nulls(n, pa.string()),
                     "company_code": company,
@@ -134,7 +136,7 @@ class _Builder:
                     {
                         "event_id": event_id.filter(valid),
                         "object_id": objects.filter(valid),
-                        "qualifier": pa.array(np.full(int(pc.sum(valid).as_py() or 0), qualifier)),
+                        "qualifier": vocab.constant(qualifier, int(pc.sum(valid).as_py() or 0)),
                     },
                     schema=EVENT_OBJECT_SCHEMA,
                 )
@@ -259,7 +261,7 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
                 ":",
             ),
             "object_id": matched_gr["goods_receipt_id"],
-            "qualifier": pa.array(np.full(matched_gr.num_rows, "receipt")),
+            "qualifier": vocab.constant("receipt", matched_gr.num_rows),
         },
         schema=EVENT_OBJECT_SCHEMA,
     )
@@ -501,7 +503,7 @@ def _objects(table: pa.Table, key: str, kind: str, amount: str, status: str | No
     return pa.table(
         {
             "object_id": table[key],
-            "object_type": pa.array(np.full(n, kind)),
+            "object_type": vocab.constant(kind, n),
             "company_code": table["company_code"],
             "amount": pc.cast(table[amount], pa.float64()),
             "currency": table["currency"],
@@ -522,7 +524,7 @@ def _partners(ids: pa.Array, company: pa.Array, kind: str) -> pa.Table:
     return pa.table(
         {
             "object_id": pairs["object_id"],
-            "object_type": pa.array(np.full(n, kind)),
+            "object_type": vocab.constant(kind, n),
             "company_code": pairs["company_code_first"],
             "amount": pa.nulls(n, pa.float64()),
             "currency": pa.nulls(n, pa.string()),
@@ -540,7 +542,7 @@ def _o2o(source: pa.Array, target: pa.Array, qualifier: str) -> pa.Table:
         {
             "source_id": pc.filter(source, valid),
             "target_id": pc.filter(target, valid),
-            "qualifier": pa.array(np.full(n, qualifier)),
+            "qualifier": vocab.constant(qualifier, n),
         },
         schema=OBJECT_OBJECT_SCHEMA,
     )

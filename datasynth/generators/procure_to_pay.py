@@ -408,7 +408,7 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
     n_items = flow.size
 
     def full(value: str, n: int) -> pa.Array:
-        return pa.array(np.full(n, value))
+        return vocab.constant(value, n)
 
     # purchase orders (one row per item)
     year, period = ctx.fiscal(a["po_day"])

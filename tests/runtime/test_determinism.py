@@ -131,4 +131,4 @@ def test_golden_block_checksum() -> None:
 
 
 GOLDEN_ROWS = 238
-GOLDEN_SHA256 = "5ece54cce61ccbf0d110bcf12df7f1f4650a0e545b6f5251fe385a7cb4921d39"
+GOLDEN_SHA256 = "41dec918f433b6e928d0e57fe896012eeb175861b76fbd2257b07855fe3bec0b"
