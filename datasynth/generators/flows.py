@@ -260,6 +260,30 @@ class Postings:
         return int(self.day.size)
 
 
+def item_postings(
+    documents: int,
+    doc: np.ndarray,
+    pos: np.ndarray,
+    width: int,
+    item_lines: list[tuple[int, np.ndarray]],
+    header_lines: list[tuple[int, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Accounts and signed amounts of documents that post one line per item and account
+    (as an ERP posts a goods receipt or an invoice: inventory and GR/IR per item), plus
+    header lines (tax, the payable). ``doc``/``pos`` place each item row in its document;
+    ``width`` is the most items a document can have. Zero amounts are dropped later."""
+    columns = width * len(item_lines) + len(header_lines)
+    amounts = np.zeros((documents, columns), dtype=np.int64)
+    accounts = np.zeros(columns, dtype=np.int64)
+    for k, (account, values) in enumerate(item_lines):
+        amounts[doc, k * width + pos] = values
+        accounts[k * width : (k + 1) * width] = account
+    for j, (account, values) in enumerate(header_lines):
+        amounts[:, width * len(item_lines) + j] = values
+        accounts[width * len(item_lines) + j] = account
+    return np.tile(accounts, (documents, 1)), amounts
+
+
 def number_postings(postings: Sequence[Postings], first_row: int) -> int:
     """Give each kind of posting its range of entry rows (document types keep their own
     number ranges, as in an ERP); returns the next free row."""

@@ -35,6 +35,7 @@ from datasynth.generators.flows import (
     Postings,
     dates,
     entry_ids,
+    item_postings,
     money,
     pick_methods,
     references,
@@ -344,9 +345,21 @@ def generate_order_to_cash(
     d_flow, d_k = d_flow[order], d_k[order]
     d_day = np.where(d_k == 0, d1_day[d_flow], d2_day[d_flow])
     shipped = np.stack([first, second])
-    cogs_total = np.stack([np.bincount(flow, shipped[k] * cost, flows) for k in (0, 1)]).astype(
-        np.int64
-    )[d_k, d_flow]
+    # one cost-of-sales and one inventory line per shipped item, as an ERP posts a goods issue
+    width = max(c.items_per_order)
+    counts = np.bincount(flow, minlength=flows)
+    item_start = np.cumsum(counts) - counts
+    g, g_pos = segments(counts[d_flow])
+    g_item = item_start[d_flow][g] + g_pos
+    g_cost = shipped[d_k[g], g_item] * cost[g_item]
+    gi_accounts, gi_amounts = item_postings(
+        d_flow.size,
+        g,
+        g_pos,
+        width,
+        [(accounts.cogs, g_cost), (accounts.inventory, -g_cost)],
+        [],
+    )
     d_ids = ctx.ids("DLV", np.arange(d_flow.size))
     goods_issues = Postings(
         "goods_issue",
@@ -355,13 +368,23 @@ def generate_order_to_cash(
         source_document_id=d_ids,
         partner_prefix="C",
         partner=customer[d_flow],
-        accounts=np.tile([accounts.cogs, accounts.inventory], (d_flow.size, 1)),
-        amounts=np.column_stack([cogs_total, -cogs_total]),
+        accounts=gi_accounts,
+        amounts=gi_amounts,
     )
     inv_flow = np.flatnonzero(has_inv)
     inv_ids = ctx.ids("CI", np.arange(inv_flow.size))
-    net_total = np.bincount(flow, net, flows).astype(np.int64)
     tax_total = np.bincount(flow, tax, flows).astype(np.int64)
+    # revenue per item, the receivable and the output tax per invoice
+    v, v_pos = segments(counts[inv_flow])
+    v_item = item_start[inv_flow][v] + v_pos
+    ci_accounts, ci_amounts = item_postings(
+        inv_flow.size,
+        v,
+        v_pos,
+        width,
+        [(accounts.revenue, -net[v_item])],
+        [(accounts.ar, gross[inv_flow]), (accounts.output_vat, -tax_total[inv_flow])],
+    )
     invoices = Postings(
         "customer_invoice",
         day=inv_day[inv_flow],
@@ -369,8 +392,8 @@ def generate_order_to_cash(
         source_document_id=inv_ids,
         partner_prefix="C",
         partner=customer[inv_flow],
-        accounts=np.tile([accounts.ar, accounts.revenue, accounts.output_vat], (inv_flow.size, 1)),
-        amounts=np.column_stack([gross[inv_flow], -net_total[inv_flow], -tax_total[inv_flow]]),
+        accounts=ci_accounts,
+        amounts=ci_amounts,
     )
     slots = (has_r1, has_r2, has_r3)
     r_flow = np.concatenate([np.flatnonzero(h) for h in slots])
@@ -624,7 +647,7 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
             d_ids,
             "follow_on",
             a["d_day"],
-            goods_issues.amounts[:, 0],
+            np.maximum(goods_issues.amounts, 0).sum(axis=1),
         ),
         references(
             ctx,

@@ -39,6 +39,7 @@ from datasynth.generators.flows import (
     Postings,
     dates,
     entry_ids,
+    item_postings,
     money,
     pick_methods,
     references,
@@ -296,8 +297,6 @@ def generate_procure_to_pay(
     methods = pick_methods(rng, c.payment_methods, flows)
 
     # --- postings ----------------------------------------------------------------------------
-    gr_value = np.stack([first * price, second * price])  # (2, items)
-    gr_total = np.stack([np.bincount(flow, gr_value[k], flows) for k in (0, 1)]).astype(np.int64)
     gr_exists = np.stack([has_gr1, has_gr2])
     gr_rows = sequence(gr_exists.T.ravel()).reshape(flows, 2).T  # numbered flow by flow
     gr_flow = np.concatenate([np.flatnonzero(has_gr1), np.flatnonzero(has_gr2)])
@@ -306,7 +305,21 @@ def generate_procure_to_pay(
     gr_flow, gr_k = gr_flow[order], gr_k[order]
     gr_day = np.where(gr_k == 0, gr1_day[gr_flow], gr2_day[gr_flow])
     gr_ids = ctx.ids("GR", np.arange(gr_flow.size))
-    gr_amount = gr_total[gr_k, gr_flow]
+    # the items of each receipt: the order's items with a quantity in that receipt
+    width = max(c.items_per_order)
+    item_start = np.cumsum(counts) - counts
+    g, g_pos = segments(counts[gr_flow])
+    g_item = item_start[gr_flow][g] + g_pos
+    g_qty = np.stack([first, second])[gr_k[g], g_item]
+    g_value = g_qty * price[g_item]
+    gr_accounts, gr_amounts = item_postings(
+        gr_flow.size,
+        g,
+        g_pos,
+        width,
+        [(accounts.inventory, g_value), (accounts.grir, -g_value)],
+        [],
+    )
     receipts = Postings(
         "goods_receipt",
         day=gr_day,
@@ -314,14 +327,25 @@ def generate_procure_to_pay(
         source_document_id=gr_ids,
         partner_prefix="V",
         partner=vendor[gr_flow],
-        accounts=np.tile([accounts.inventory, accounts.grir], (gr_flow.size, 1)),
-        amounts=np.column_stack([gr_amount, -gr_amount]),
+        accounts=gr_accounts,
+        amounts=gr_amounts,
     )
     inv_flow = np.flatnonzero(has_inv)
     inv_ids = ctx.ids("VI", np.arange(inv_flow.size))
-    grir_total = np.bincount(flow, grir, flows).astype(np.int64)[inv_flow]
-    net_total = np.bincount(flow, inv_net, flows).astype(np.int64)[inv_flow]
     tax_total = np.bincount(flow, tax, flows).astype(np.int64)[inv_flow]
+    v, v_pos = segments(counts[inv_flow])
+    v_item = item_start[inv_flow][v] + v_pos
+    vi_accounts, vi_amounts = item_postings(
+        inv_flow.size,
+        v,
+        v_pos,
+        width,
+        [
+            (accounts.grir, grir[v_item]),
+            (accounts.price_differences, inv_net[v_item] - grir[v_item]),
+        ],
+        [(accounts.input_vat, tax_total), (accounts.ap, -gross_total[inv_flow])],
+    )
     invoices = Postings(
         "vendor_invoice",
         day=inv_day[inv_flow],
@@ -329,13 +353,8 @@ def generate_procure_to_pay(
         source_document_id=inv_ids,
         partner_prefix="V",
         partner=vendor[inv_flow],
-        accounts=np.tile(
-            [accounts.grir, accounts.price_differences, accounts.input_vat, accounts.ap],
-            (inv_flow.size, 1),
-        ),
-        amounts=np.column_stack(
-            [grir_total, net_total - grir_total, tax_total, -gross_total[inv_flow]]
-        ),
+        accounts=vi_accounts,
+        amounts=vi_amounts,
     )
     pay_flow = np.flatnonzero(has_pay)
     pay_ids = ctx.ids("PAY", np.arange(pay_flow.size))
@@ -538,7 +557,7 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
         "journal_entry_id": entry_ids(ctx, payments),
     }
 
-    gr_doc_value = receipts.amounts[:, 0]
+    gr_doc_value = np.maximum(receipts.amounts, 0).sum(axis=1)  # the debits: the value
     refs = [
         references(
             ctx,

@@ -130,5 +130,5 @@ def test_golden_block_checksum() -> None:
     assert digest == GOLDEN_SHA256
 
 
-GOLDEN_ROWS = 238
-GOLDEN_SHA256 = "41dec918f433b6e928d0e57fe896012eeb175861b76fbd2257b07855fe3bec0b"
+GOLDEN_ROWS = 277
+GOLDEN_SHA256 = "be1ea55b6fd41e6e1b2cf1a0ec2656e8fb8726c9c57e5f57df185604a244b1d6"
