@@ -616,7 +616,8 @@ class OrderToCashConfig(_Strict):
 
     items_per_order: dict[int, float] = Field(default_factory=_default_items)
     max_quantity: int = Field(default=49, ge=1, le=100_000)
-    credit_check_failure_rate: Probability = 0.02
+    #: below 1: a flow that always fails would never post what it stands in for
+    credit_check_failure_rate: float = Field(default=0.02, ge=0.0, lt=1.0)
     days_to_delivery: int = Field(default=7, ge=0, le=365)
     days_to_invoice: int = Field(default=1, ge=0, le=365)
     partial_shipment_rate: Probability = 0.10

@@ -143,6 +143,36 @@ class _Builder:
             )
 
 
+#: the least time between two steps of one flow
+_STEP = 600_000
+
+
+def _by_key(keys: pa.Array, ref_keys: pa.Array, ref_times: np.ndarray, how: str) -> np.ndarray:
+    """Per value of ``keys``, the max or min of ``ref_times`` over rows with that key."""
+    none = np.iinfo(np.int64).min // 2 if how == "max" else np.iinfo(np.int64).max // 2
+    if len(ref_keys) == 0 or len(keys) == 0:
+        return np.full(len(keys), none, dtype=np.int64)
+    grouped = (
+        pa.table({"k": ref_keys, "t": pa.array(np.asarray(ref_times, dtype=np.int64))})
+        .group_by("k")
+        .aggregate([("t", how)])
+    )
+    index = pc.fill_null(pc.index_in(keys, value_set=grouped["k"]), -1).to_numpy(
+        zero_copy_only=False
+    )
+    values = grouped[f"t_{how}"].to_numpy()
+    out: np.ndarray = np.where(index >= 0, values[np.maximum(index, 0)], none)
+    return out
+
+
+def _latest(keys: pa.Array, ref_keys: pa.Array, ref_times: np.ndarray) -> np.ndarray:
+    return _by_key(keys, ref_keys, ref_times, "max")
+
+
+def _earliest(keys: pa.Array, ref_keys: pa.Array, ref_times: np.ndarray) -> np.ndarray:
+    return _by_key(keys, ref_keys, ref_times, "min")
+
+
 def _first(table: pa.Table, key: str, other: pa.Array, column: str) -> pa.Array:
     """``column`` of the row of ``table`` whose ``key`` equals each value of ``other``."""
     index = pc.index_in(other, value_set=table[key])
@@ -222,33 +252,51 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
             suffix=f"-{k}",
         )
     approved = pc.is_valid(po["approved_by"])
+    approve = create + (changes + 1) * _HOUR // 2 + _HOUR
+    # the order is released when approved (or when created, if approval was skipped)
+    released = np.where(approved.to_numpy(zero_copy_only=False), approve, create)
     b.add(
         "Approve purchase order",
         po_id.filter(approved),
-        (create + (changes + 1) * _HOUR // 2 + _HOUR)[approved.to_numpy(zero_copy_only=False)],
+        approve[approved.to_numpy(zero_copy_only=False)],
         po["approved_by"].filter(approved),
         po["company_code"].filter(approved),
         [(po_id.filter(approved), "order")],
     )
     gr_id = gr["goods_receipt_id"]
+    # each step waits for the one before it in its flow (documents of one day included)
+    gr_time = np.maximum(
+        _office_time(gr["posting_date"], gr_id, 9.0, 6.0),
+        _latest(gr["purchase_order_id"], po_id, released) + _STEP,
+    )
     b.add(
         "Post goods receipt",
         gr_id,
-        _office_time(gr["posting_date"], gr_id, 9.0, 6.0),
+        gr_time,
         None,
         gr["company_code"],
         [(gr_id, "receipt"), (gr["purchase_order_id"], "order")],
     )
     vi_id = vi["vendor_invoice_id"]
+    last_gr = _latest(vi["purchase_order_id"], gr["purchase_order_id"], gr_time)
+    first_gr_day = _earliest(vi["purchase_order_id"], gr["purchase_order_id"], gr_time)
+    received = _office_time(vi["invoice_date"], vi_id, 8.0, 2.0)
+    # an invoice dated before the goods arrived was received before them (out of order);
+    # any other one is received after the last receipt
+    in_order = received // MS_PER_DAY >= first_gr_day // MS_PER_DAY
+    received = np.where(in_order, np.maximum(received, last_gr + _STEP), received)
     b.add(
         "Receive vendor invoice",
         vi_id,
-        _office_time(vi["invoice_date"], vi_id, 8.0, 2.0),
+        received,
         None,
         vi["company_code"],
         [(vi_id, "invoice"), (vi["purchase_order_id"], "order"), (vi["vendor_id"], "vendor")],
     )
-    verify = _office_time(vi["posting_date"], vi_id, 10.5, 3.0)
+    verify = np.maximum(
+        _office_time(vi["posting_date"], vi_id, 10.5, 3.0),
+        np.maximum(received, last_gr) + _STEP,
+    )
     # the match checks the invoice against every receipt of its order
     matched_gr = gr.filter(pc.is_in(gr["purchase_order_id"], value_set=vi["purchase_order_id"]))
     verify_links = pa.table(
@@ -285,13 +333,14 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
     pay_inv = pay["vendor_invoice_id"]
     blocked_paid = pc.fill_null(_first(vi, "vendor_invoice_id", pay_inv, "payment_block"), False)
     release_key = pay_inv.filter(blocked_paid)
-    pay_day = pc.cast(pay["payment_date"], pa.int32()).to_numpy(zero_copy_only=False)
+    posted = _latest(pay_inv, vi_id, verify + _HOUR // 4)
+    release = np.maximum(
+        _office_time(pay["payment_date"], pay["payment_id"], 13.0, 1.0), posted + _STEP
+    )
     b.add(
         "Release payment block",
         release_key,
-        ((pay_day - 1).astype(np.int64) * MS_PER_DAY + 15 * _HOUR)[
-            blocked_paid.to_numpy(zero_copy_only=False)
-        ],
+        release[blocked_paid.to_numpy(zero_copy_only=False)],
         None,
         pay["company_code"].filter(blocked_paid),
         [(release_key, "invoice")],
@@ -300,7 +349,7 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
     b.add(
         "Pay vendor invoice",
         pay_id,
-        _office_time(pay["payment_date"], pay_id, 6.0, 1.0),
+        np.maximum(_office_time(pay["payment_date"], pay_id, 15.0, 2.0), release + _STEP),
         None,
         pay["company_code"],
         [(pay_id, "payment"), (pay_inv, "invoice"), (pay["vendor_id"], "vendor")],
@@ -385,20 +434,27 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
             [(so_id.filter(has), "order")],
             suffix=f"-{k}",
         )
+    credit_checked = so_create + (so_changes + 1) * _HOUR // 2 + _HOUR // 4
     b.add(
         "Check credit",
         so_id,
-        so_create + (so_changes + 1) * _HOUR // 2 + _HOUR // 4,
+        credit_checked,
         None,
         so["company_code"],
         [(so_id, "order"), (so["customer_id"], "customer")],
     )
     dl_id = dl["delivery_id"]
-    issue = _office_time(dl["goods_issue_date"], dl_id, 13.0, 3.0)
+    # picking, packing and the goods issue follow the delivery's creation, which waits for
+    # the credit check
+    created = np.maximum(
+        _office_time(dl["goods_issue_date"], dl_id, 9.0, 3.0),
+        _latest(dl["sales_order_id"], so_id, credit_checked) + _STEP,
+    )
+    issue = created + 4 * _HOUR
     b.add(
         "Create delivery",
         dl_id,
-        issue - 4 * _HOUR,
+        created,
         None,
         dl["company_code"],
         [(dl_id, "delivery"), (dl["sales_order_id"], "order")],
@@ -429,10 +485,14 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
         [(dl_id, "delivery"), (dl["sales_order_id"], "order")],
     )
     ci_id = ci["customer_invoice_id"]
+    invoiced = np.maximum(
+        _office_time(ci["invoice_date"], ci_id, 7.0, 1.0),
+        _latest(ci["sales_order_id"], dl["sales_order_id"], issue) + _STEP,
+    )
     b.add(
         "Create customer invoice",
         ci_id,
-        _office_time(ci["invoice_date"], ci_id, 7.0, 1.0),
+        invoiced,
         None,
         ci["company_code"],
         [(ci_id, "invoice"), (ci["sales_order_id"], "order"), (ci["customer_id"], "customer")],
@@ -448,7 +508,10 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
         b.add(
             activity,
             part_id,
-            _office_time(part["receipt_date"], part_id, hour, 3.0),
+            np.maximum(
+                _office_time(part["receipt_date"], part_id, hour, 3.0),
+                _latest(part["sales_order_id"], ci["sales_order_id"], invoiced) + _STEP,
+            ),
             None,
             part["company_code"],
             [
@@ -489,13 +552,20 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
         _o2o(rec_id, rec["customer_invoice_id"], "payment of invoice"),
         _o2o(so_id, so["customer_id"], "ordered by"),
     ]
-    events = pa.concat_tables(b.events).sort_by([("time", "ascending"), ("event_id", "ascending")])
+    events = _concat(b.events, EVENT_SCHEMA).sort_by(
+        [("time", "ascending"), ("event_id", "ascending")]
+    )
     return EventLog(
         events=events,
-        event_objects=pa.concat_tables(b.links),
-        objects=pa.concat_tables(objects),
-        object_objects=pa.concat_tables(o2o),
+        event_objects=_concat(b.links, EVENT_OBJECT_SCHEMA),
+        objects=_concat(objects, OBJECT_SCHEMA),
+        object_objects=_concat(o2o, OBJECT_OBJECT_SCHEMA),
     )
+
+
+def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    """The tables end to end (a run without flows has none: an empty table then)."""
+    return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
 def _objects(table: pa.Table, key: str, kind: str, amount: str, status: str | None) -> pa.Table:

@@ -213,7 +213,10 @@ def generate_procure_to_pay(
     quantity = rng.integers(1, c.max_quantity + 1, flow.size)
     price = fc.material_cost[material]
     creator = human_users[(rng.random(flows) * human_users.size).astype(np.int64)]
-    approver = human_users[(rng.random(flows) * human_users.size).astype(np.int64)]
+    # someone other than the creator approves (segregation of duties), when there is someone
+    pick = (rng.random(flows) * max(human_users.size - 1, 1)).astype(np.int64)
+    creator_at = np.searchsorted(np.sort(human_users), creator)
+    approver = np.sort(human_users)[(creator_at + 1 + pick) % human_users.size]
     ocel = ctx.config.document_flows.ocel
     changes = np.where(rng.random(flows) < ocel.rework_rate, rng.integers(1, 3, flows), 0)
     unapproved = rng.random(flows) < ocel.skip_rate
@@ -246,6 +249,9 @@ def generate_procure_to_pay(
         early, gr1_day - rng.integers(1, 4, flows), inv_day - rng.integers(0, 3, flows)
     )
     inv_date = np.where(early, inv_date, np.maximum(inv_date, last_gr))
+    # vendors date invoices on working days: a weekend date moves back to Friday
+    weekday = (inv_date + 3) % 7
+    inv_date = inv_date - np.where(weekday == 5, 1, np.where(weekday == 6, 2, 0))
     # an invoice comes once every ordered item has arrived (or the order is closed short)
     has_inv = has_gr1 & (inv_day < ctx.stop_day) & (~needs_gr2 | has_gr2)
     price_var = rng.random(flows) < c.price_variance_rate

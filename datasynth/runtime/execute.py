@@ -173,7 +173,8 @@ def run(config: DatasynthConfig) -> RunResult:
         output_dir=root,
         manifest=result["manifest"],
         seconds=time.perf_counter() - started,
-        rows=sum(int(r["rows"]) for r in records),
+        # table rows written (the event log's events are not rows of a table)
+        rows=sum(int(f["rows"]) for r in records for f in r["files"] if f["table"] != "ocel"),
         blocks_skipped=sum(1 for r in records if r.get("skipped")),
         peak_rss=max((int(r.get("peak_rss", 0)) for r in records), default=0),
     )

@@ -158,7 +158,10 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
+    import sqlite3
+
+    # the event log's SQLite bytes depend on the SQLite library
+    out = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
     for name in _VERSIONED:
         try:
             out[name] = metadata.version(name)

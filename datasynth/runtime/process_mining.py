@@ -84,6 +84,9 @@ def export_event_log(output_dir: str, formats: tuple[str, ...] | None = None) ->
     ocel = config.document_flows.ocel.model_copy(update={"formats": tuple(sorted(set(chosen)))})
     flows = config.document_flows.model_copy(update={"ocel": ocel})
     result = write_event_log(config.model_copy(update={"document_flows": flows}), str(root))
+    # a form not chosen this time must not linger next to the new log
+    for form in {"json", "sqlite"} - set(ocel.formats):
+        (root / "process_mining" / f"ocel.{form}").unlink(missing_ok=True)
     files = [f for f in manifest["files"] if f["table"] != "ocel"] + result["files"]
     manifest["files"] = sorted(files, key=lambda f: f["path"])
     tables = {k: v for k, v in manifest["tables"].items() if k != "ocel"}

@@ -167,6 +167,8 @@ def ocel_sqlite(
     con = sqlite3.connect(path)
     try:
         cur = con.cursor()
+        # written once by one task: no rollback journal (nothing to leave behind on a crash)
+        cur.execute("PRAGMA journal_mode=OFF")
         cur.execute("CREATE TABLE event (ocel_id TEXT PRIMARY KEY, ocel_type TEXT)")
         cur.execute("CREATE TABLE object (ocel_id TEXT PRIMARY KEY, ocel_type TEXT)")
         cur.execute("CREATE TABLE event_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT)")

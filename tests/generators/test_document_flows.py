@@ -785,3 +785,38 @@ def test_flows_disabled_write_no_documents_and_no_flow_lines(disabled_run: Run) 
         )
     }
     assert {"P2P: Goods receipt", "O2C: Customer invoice"} <= templates
+
+
+# --- review findings ---------------------------------------------------------------------------
+
+
+def test_orders_are_approved_by_someone_other_than_their_creator(run: Run) -> None:
+    rows = run.rows(
+        "select count(*), count(*) filter (where approved_by = created_by) from "
+        "(select distinct purchase_order_id, created_by, approved_by from purchase_orders "
+        "where approved_by is not null)"
+    )
+    approved, own = rows[0]
+    assert approved > 1000 and own == 0
+
+
+def test_documents_are_dated_on_working_days(run: Run) -> None:
+    for table, column in (
+        ("vendor_invoices", "invoice_date"),
+        ("vendor_invoices", "posting_date"),
+        ("goods_receipts", "posting_date"),
+        ("payments", "payment_date"),
+        ("deliveries", "goods_issue_date"),
+        ("customer_receipts", "receipt_date"),
+    ):
+        weekend = run.rows(f"select count(*) from {table} where isodow({column}) >= 6")[0][0]
+        assert weekend == 0, (table, column)
+
+
+def test_invoices_paid_only_on_account_stay_open_until_applied(run: Run) -> None:
+    rows = run.rows(
+        "select distinct i.payment_status from customer_receipts r join customer_invoices i "
+        "on i.sales_order_id = r.sales_order_id where r.receipt_type = 'on_account' "
+        "and r.applied_date is null"
+    )
+    assert rows and {s for (s,) in rows} == {"open"}

@@ -131,4 +131,4 @@ def test_golden_block_checksum() -> None:
 
 
 GOLDEN_ROWS = 277
-GOLDEN_SHA256 = "be1ea55b6fd41e6e1b2cf1a0ec2656e8fb8726c9c57e5f57df185604a244b1d6"
+GOLDEN_SHA256 = "b0987a9db255940438a72e4b4e149684cc0bfedc6cc9f65e82d6fc17a3ee681d"

@@ -184,3 +184,44 @@ def test_ocel_command_builds_the_log_of_a_finished_run(run: Path, tmp_path: Path
     assert missing.returncode == 2 and "no complete datasynth run" in missing.stderr
     bad = run_cli(["ocel", str(out), "--formats", "xml"], cwd=tmp_path)
     assert bad.returncode == 2 and "allowed: json, sqlite" in bad.stderr
+
+
+def test_a_run_without_flow_events_writes_an_empty_log(tmp_path: Path) -> None:
+    import sqlite3
+
+    out = tmp_path / "tiny"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "transactions.count=5"))
+    log = json.loads((out / "process_mining" / "ocel.json").read_text())
+    assert set(log) == {"objectTypes", "eventTypes", "objects", "events"}
+    with sqlite3.connect(out / "process_mining" / "ocel.sqlite") as con:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+        assert {"event", "object", "event_object", "object_object"} <= tables
+        (events,) = con.execute("select count(*) from event").fetchone()
+    assert events == len(log["events"])
+
+
+def test_steps_of_a_flow_happen_in_order(logs: dict[str, Any]) -> None:
+    """Apart from the configured out-of-order step, no event precedes the step before it,
+    even when both fall on one day (immediate payment terms, same-day billing)."""
+    import pandas as pd
+
+    m = logs["json"].relations  # one row per (event, object) with activity and timestamp
+
+    def violations(object_type: str, first: str, then: str) -> tuple[int, int]:
+        d = m[m["ocel:type"] == object_type]
+        a = d[d["ocel:activity"] == first].groupby("ocel:oid")["ocel:timestamp"].max()
+        b = d[d["ocel:activity"] == then].groupby("ocel:oid")["ocel:timestamp"].min()
+        both = pd.concat([a, b], axis=1, keys=["a", "b"]).dropna()
+        return int((both.b < both.a).sum()), len(both)
+
+    for object_type, first, then in (
+        ("purchase_order", "Approve purchase order", "Post goods receipt"),
+        ("purchase_order", "Post goods receipt", "Verify invoice"),
+        ("vendor_invoice", "Post vendor invoice", "Pay vendor invoice"),
+        ("vendor_invoice", "Post vendor invoice", "Release payment block"),
+        ("sales_order", "Check credit", "Create delivery"),
+        ("sales_order", "Post goods issue", "Create customer invoice"),
+        ("customer_invoice", "Create customer invoice", "Receive payment"),
+    ):
+        bad, pairs = violations(object_type, first, then)
+        assert pairs > 10 and bad == 0, (first, then, bad, pairs)
