@@ -34,11 +34,29 @@ _SQL_TYPES = {"string": "TEXT", "float": "REAL"}
 
 
 def _json_value(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """JSON text of each value; null stays null (the attribute is then left out)."""
     if pa.types.is_floating(column.type):
-        text = pc.cast(column, pa.string())
-    else:
-        text = json_string(column)
-    return pc.fill_null(text, "null")
+        return pc.cast(column, pa.string())
+    return json_string(column)
+
+
+def _attributes(table: pa.Table, names: dict[str, str], time: str | None) -> pa.ChunkedArray:
+    """Each row's attribute objects joined by commas; attributes without a value are left
+    out rather than written as null (OCEL 2.0 values are strings, numbers or booleans)."""
+    stamp = f',"time":"{time}"' if time else ""
+    # each present attribute ends in a comma; the row's last comma is cut off afterwards
+    # (joining with null_handling="skip" drops rows whose values are all null, so it is not used)
+    snippets = [
+        pc.fill_null(
+            pc.binary_join_element_wise(
+                f'{{"name":"{name}"{stamp},"value":', _json_value(table[name]), "},", ""
+            ),
+            "",
+        )
+        for name in names
+    ]
+    joined = pc.binary_join_element_wise(*snippets, "")
+    return pc.replace_substring_regex(joined, ",$", "")
 
 
 def _concat(parts: list[pa.ChunkedArray | pa.Array | str]) -> pa.ChunkedArray | pa.Array:
@@ -92,13 +110,6 @@ def ocel_json(events: pa.Table, links: pa.Table, objects: pa.Table, o2o: pa.Tabl
         ]
     )
     event_rel = _grouped(links["event_id"], rel, events["event_id"])
-    attrs: list[pa.ChunkedArray | pa.Array | str] = []
-    for i, name in enumerate(EVENT_ATTRIBUTES):
-        attrs += [
-            ("," if i else "") + f'{{"name":"{name}","value":',
-            _json_value(events[name]),
-            "}",
-        ]
     event_json = _concat(
         [
             '{"id":',
@@ -108,7 +119,7 @@ def ocel_json(events: pa.Table, links: pa.Table, objects: pa.Table, o2o: pa.Tabl
             ',"time":"',
             _iso(events["time"]),
             '","attributes":[',
-            *attrs,
+            _attributes(events, EVENT_ATTRIBUTES, None),
             '],"relationships":[',
             event_rel,
             "]}",
@@ -124,13 +135,6 @@ def ocel_json(events: pa.Table, links: pa.Table, objects: pa.Table, o2o: pa.Tabl
         ]
     )
     object_rel = _grouped(o2o["source_id"], orel, objects["object_id"])
-    oattrs: list[pa.ChunkedArray | pa.Array | str] = []
-    for i, name in enumerate(OBJECT_ATTRIBUTES):
-        oattrs += [
-            ("," if i else "") + f'{{"name":"{name}","time":"1970-01-01T00:00:00Z","value":',
-            _json_value(objects[name]),
-            "}",
-        ]
     object_json = _concat(
         [
             '{"id":',
@@ -138,7 +142,7 @@ def ocel_json(events: pa.Table, links: pa.Table, objects: pa.Table, o2o: pa.Tabl
             ',"type":',
             json_string(objects["object_type"]),
             ',"attributes":[',
-            *oattrs,
+            _attributes(objects, OBJECT_ATTRIBUTES, "1970-01-01T00:00:00Z"),
             '],"relationships":[',
             object_rel,
             "]}",

@@ -45,6 +45,17 @@ def logs(run: Path) -> dict[str, Any]:
         }
 
 
+def test_json_log_has_no_null_attribute_values(run: Path) -> None:
+    """OCEL 2.0 attribute values are strings, numbers or booleans: absent ones are left out."""
+    log = json.loads((run / "process_mining" / "ocel.json").read_text())
+    values = [
+        a["value"] for part in ("events", "objects") for x in log[part] for a in x["attributes"]
+    ]
+    assert values and all(v is not None for v in values)
+    system = [e for e in log["events"] if e["type"] == "Post goods receipt"]
+    assert system and all({a["name"] for a in e["attributes"]} == {"company_code"} for e in system)
+
+
 def test_both_forms_hold_the_same_log(logs: dict[str, Any]) -> None:
     a, b = logs["json"], logs["sqlite"]
     assert len(a.events) == len(b.events) > 1000
