@@ -560,7 +560,26 @@ def _default_items() -> dict[int, float]:
     return {1: 0.40, 2: 0.25, 3: 0.15, 4: 0.10, 5: 0.06, 6: 0.04}
 
 
-class ProcureToPayConfig(_Strict):
+class _FlowConfig(_Strict):
+    """Checks shared by both flows (each declares its own fields and defaults)."""
+
+    @field_validator("items_per_order", mode="before", check_fields=False)
+    @classmethod
+    def _item_keys(cls, v: object) -> object:
+        return _int_keys(v)
+
+    @field_validator("items_per_order", check_fields=False)
+    @classmethod
+    def _items(cls, v: dict[int, float]) -> dict[int, float]:
+        return _items_per_order(v)
+
+    @field_validator("payment_methods", check_fields=False)
+    @classmethod
+    def _methods(cls, v: dict[str, float]) -> dict[str, float]:
+        return _payment_methods(v, "payment_methods")
+
+
+class ProcureToPayConfig(_FlowConfig):
     """Purchase order -> goods receipt(s) -> vendor invoice (three-way match) -> payment.
 
     Rates are per flow (a purchase order); days are calendar days before weekends are skipped.
@@ -595,23 +614,8 @@ class ProcureToPayConfig(_Strict):
         }
     )
 
-    @field_validator("items_per_order", mode="before")
-    @classmethod
-    def _item_keys(cls, v: object) -> object:
-        return _int_keys(v)
 
-    @field_validator("items_per_order")
-    @classmethod
-    def _items(cls, v: dict[int, float]) -> dict[int, float]:
-        return _items_per_order(v)
-
-    @field_validator("payment_methods")
-    @classmethod
-    def _methods(cls, v: dict[str, float]) -> dict[str, float]:
-        return _payment_methods(v, "payment_methods")
-
-
-class OrderToCashConfig(_Strict):
+class OrderToCashConfig(_FlowConfig):
     """Sales order -> credit check -> delivery(ies) -> customer invoice -> receipt(s)."""
 
     items_per_order: dict[int, float] = Field(default_factory=_default_items)
@@ -643,21 +647,6 @@ class OrderToCashConfig(_Strict):
             "credit_card": 0.05,
         }
     )
-
-    @field_validator("items_per_order", mode="before")
-    @classmethod
-    def _item_keys(cls, v: object) -> object:
-        return _int_keys(v)
-
-    @field_validator("items_per_order")
-    @classmethod
-    def _items(cls, v: dict[int, float]) -> dict[int, float]:
-        return _items_per_order(v)
-
-    @field_validator("payment_methods")
-    @classmethod
-    def _methods(cls, v: dict[str, float]) -> dict[str, float]:
-        return _payment_methods(v, "payment_methods")
 
     @model_validator(mode="after")
     def _payment_mix(self) -> OrderToCashConfig:

@@ -102,6 +102,40 @@ class _Builder:
         self.events: list[pa.Table] = []
         self.links: list[pa.Table] = []
 
+    def add_order(
+        self,
+        kind: str,
+        orders: pa.Table,
+        key: str,
+        partner: str,
+        partner_qualifier: str,
+        created: np.ndarray,
+    ) -> np.ndarray:
+        """``Create <kind>`` and one ``Change <kind>`` per recorded change (half an hour
+        apart); returns each order's number of changes."""
+        ids = orders[key]
+        self.add(
+            f"Create {kind}",
+            ids,
+            created,
+            orders["created_by"],
+            orders["company_code"],
+            [(ids, "order"), (orders[partner], partner_qualifier)],
+        )
+        changes: np.ndarray = orders["change_count"].to_numpy(zero_copy_only=False).astype(np.int64)
+        for k in range(1, int(changes.max(initial=0)) + 1):
+            has = pa.array(changes >= k)
+            self.add(
+                f"Change {kind}",
+                ids.filter(has),
+                created[changes >= k] + k * _HOUR // 2,
+                orders["created_by"].filter(has),
+                orders["company_code"].filter(has),
+                [(ids.filter(has), "order")],
+                suffix=f"-{k}",
+            )
+        return changes
+
     def add(
         self,
         activity: str,
@@ -231,26 +265,7 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
     pay = tables["payments"].sort_by("payment_id")
     po_id = po["purchase_order_id"]
     create = _office_time(po["document_date"], po_id, 8.5, 3.0)
-    b.add(
-        "Create purchase order",
-        po_id,
-        create,
-        po["created_by"],
-        po["company_code"],
-        [(po_id, "order"), (po["vendor_id"], "vendor")],
-    )
-    changes = po["change_count"].to_numpy(zero_copy_only=False).astype(np.int64)
-    for k in range(1, int(changes.max(initial=0)) + 1):
-        has = pa.array(changes >= k)
-        b.add(
-            "Change purchase order",
-            po_id.filter(has),
-            create[changes >= k] + k * _HOUR // 2,
-            po["created_by"].filter(has),
-            po["company_code"].filter(has),
-            [(po_id.filter(has), "order")],
-            suffix=f"-{k}",
-        )
+    changes = b.add_order("purchase order", po, "purchase_order_id", "vendor_id", "vendor", create)
     approved = pc.is_valid(po["approved_by"])
     approve = create + (changes + 1) * _HOUR // 2 + _HOUR
     # the order is released when approved (or when created, if approval was skipped)
@@ -414,26 +429,9 @@ def build_event_log(tables: dict[str, pa.Table]) -> EventLog:
     rec = tables["customer_receipts"].sort_by("receipt_id")
     so_id = so["sales_order_id"]
     so_create = _office_time(so["document_date"], so_id, 8.5, 4.0)
-    b.add(
-        "Create sales order",
-        so_id,
-        so_create,
-        so["created_by"],
-        so["company_code"],
-        [(so_id, "order"), (so["customer_id"], "customer")],
+    so_changes = b.add_order(
+        "sales order", so, "sales_order_id", "customer_id", "customer", so_create
     )
-    so_changes = so["change_count"].to_numpy(zero_copy_only=False).astype(np.int64)
-    for k in range(1, int(so_changes.max(initial=0)) + 1):
-        has = pa.array(so_changes >= k)
-        b.add(
-            "Change sales order",
-            so_id.filter(has),
-            so_create[so_changes >= k] + k * _HOUR // 2,
-            so["created_by"].filter(has),
-            so["company_code"].filter(has),
-            [(so_id.filter(has), "order")],
-            suffix=f"-{k}",
-        )
     credit_checked = so_create + (so_changes + 1) * _HOUR // 2 + _HOUR // 4
     b.add(
         "Check credit",
