@@ -213,10 +213,25 @@ class FlowContext:
         return years[k], numbers[k]
 
 
-def sequence(mask: np.ndarray) -> np.ndarray:
-    """Running number (0, 1, 2, ...) of the true entries of ``mask``; -1 elsewhere."""
-    out: np.ndarray = np.where(mask, np.cumsum(mask) - 1, -1)
-    return out
+def slotted(*exists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Documents a flow has up to ``len(exists)`` of (a first and a second goods receipt, ...):
+    the flow and slot of each one that exists, ordered flow by flow, then slot by slot."""
+    flow = np.concatenate([np.flatnonzero(e) for e in exists])
+    slot = np.concatenate(
+        [np.full(int(np.count_nonzero(e)), k, dtype=np.int64) for k, e in enumerate(exists)]
+    )
+    order = np.lexsort((slot, flow))
+    return flow[order], slot[order]
+
+
+def document_items(
+    items_per_flow: np.ndarray, doc_flow: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows for every item of documents that each cover all items of their flow: the row's
+    document, its position in the document and the flow item it is."""
+    start = np.cumsum(items_per_flow) - items_per_flow
+    doc, pos = segments(items_per_flow[doc_flow])
+    return doc, pos, start[doc_flow][doc] + pos
 
 
 def segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

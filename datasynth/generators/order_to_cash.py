@@ -34,6 +34,7 @@ from datasynth.generators.flows import (
     FlowContext,
     Postings,
     dates,
+    document_items,
     entry_ids,
     item_postings,
     money,
@@ -41,6 +42,7 @@ from datasynth.generators.flows import (
     references,
     round_to_unit,
     segments,
+    slotted,
     workday,
 )
 
@@ -344,19 +346,15 @@ def generate_order_to_cash(
     has_wo = has_inv & bad & (write_off_day < ctx.stop_day)
 
     # --- postings ----------------------------------------------------------------------------
-    d_flow = np.concatenate([np.flatnonzero(has_d1), np.flatnonzero(has_d2)])
-    d_k = np.concatenate([np.zeros(has_d1.sum(), np.int64), np.ones(has_d2.sum(), np.int64)])
-    order = np.lexsort((d_k, d_flow))
-    d_flow, d_k = d_flow[order], d_k[order]
+    d_flow, d_k = slotted(has_d1, has_d2)
     d_day = np.where(d_k == 0, d1_day[d_flow], d2_day[d_flow])
     shipped = np.stack([first, second])
     # one cost-of-sales and one inventory line per shipped item, as an ERP posts a goods issue
     width = max(c.items_per_order)
     counts = np.bincount(flow, minlength=flows)
-    item_start = np.cumsum(counts) - counts
-    g, g_pos = segments(counts[d_flow])
-    g_item = item_start[d_flow][g] + g_pos
-    g_cost = shipped[d_k[g], g_item] * cost[g_item]
+    g, g_pos, g_item = document_items(counts, d_flow)
+    g_qty = shipped[d_k[g], g_item]
+    g_cost = g_qty * cost[g_item]
     gi_accounts, gi_amounts = item_postings(
         d_flow.size,
         g,
@@ -380,8 +378,7 @@ def generate_order_to_cash(
     inv_ids = ctx.ids("CI", np.arange(inv_flow.size))
     tax_total = np.bincount(flow, tax, flows).astype(np.int64)
     # revenue per item, the receivable and the output tax per invoice
-    v, v_pos = segments(counts[inv_flow])
-    v_item = item_start[inv_flow][v] + v_pos
+    v, v_pos, v_item = document_items(counts, inv_flow)
     ci_accounts, ci_amounts = item_postings(
         inv_flow.size,
         v,
@@ -400,11 +397,7 @@ def generate_order_to_cash(
         accounts=ci_accounts,
         amounts=ci_amounts,
     )
-    slots = (has_r1, has_r2, has_r3)
-    r_flow = np.concatenate([np.flatnonzero(h) for h in slots])
-    r_k = np.concatenate([np.full(int(h.sum()), k, np.int64) for k, h in enumerate(slots)])
-    order = np.lexsort((r_k, r_flow))
-    r_flow, r_k = r_flow[order], r_k[order]
+    r_flow, r_k = slotted(has_r1, has_r2, has_r3)
     # slot 0: the payment; 1: the remainder of a partial payment or the reversal of a
     # corrected one; 2: the payment again after a returned one
     days = np.stack([r1_day, np.where(part, r2_day, reverse_day), repay_day])
@@ -456,6 +449,12 @@ def generate_order_to_cash(
         0,
     )
     state = dict(
+        # item rows of deliveries and invoices, shared with the tables
+        g=g,
+        g_item=g_item,
+        g_qty=g_qty,
+        v=v,
+        v_item=v_item,
         has_wo=has_wo,
         write_off_day=write_off_day,
         on_account=on_account,
@@ -476,13 +475,8 @@ def generate_order_to_cash(
         creator=creator,
         changes=changes,
         failed=failed,
-        has_d1=has_d1,
         has_inv=has_inv,
-        has_r1=has_r1,
-        first=first,
-        second=second,
         d_flow=d_flow,
-        d_k=d_k,
         d_day=d_day,
         unpicked=unpicked,
         inv_flow=inv_flow,
@@ -514,18 +508,13 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
     material_ids = fixed_width_strings(f"MAT-{code}-", a["material"] + 1, 6)
     so_ids = ctx.ids("SO", np.arange(flows))
     item_no = ((item + 1) * 10).astype(np.int16)
-    counts = np.bincount(flow, minlength=flows)
-    starts = np.cumsum(counts) - counts
-
-    def full(value: str, n: int) -> pa.Array:
-        return vocab.constant(value, n)
 
     year, period = ctx.fiscal(a["so_day"])
     so_status = np.where(a["failed"], "credit_blocked", np.where(a["has_inv"], "completed", "open"))
     so = {
         "sales_order_id": so_ids.take(pa.array(flow)),
         "item_number": pa.array(item_no),
-        "company_code": full(code, flow.size),
+        "company_code": vocab.constant(code, flow.size),
         "customer_id": customer_ids.take(pa.array(flow)),
         "document_date": dates(a["so_day"][flow]),
         "fiscal_year": pa.array(year[flow]),
@@ -536,15 +525,13 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
         "quantity": pa.array(a["quantity"].astype(np.int32)),
         "unit_price": money(a["price"]),
         "net_amount": money(a["net"]),
-        "currency": full(ctx.currency, flow.size),
+        "currency": vocab.constant(ctx.currency, flow.size),
         "credit_status": pa.array(np.where(a["failed"], "failed", "passed")[flow]),
         "status": pa.array(so_status[flow]),
     }
 
-    d_flow, d_k = a["d_flow"], a["d_k"]
-    g, pos = segments(counts[d_flow])
-    it = starts[d_flow][g] + pos
-    q = np.stack([a["first"], a["second"]])[d_k[g], it]
+    d_flow = a["d_flow"]
+    g, it, q = a["g"], a["g_item"], a["g_qty"]
     keep = q > 0
     g, it, q = g[keep], it[keep], q[keep]
     _, d_item = segments(np.bincount(g, minlength=d_flow.size))
@@ -553,7 +540,7 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
     dlv = {
         "delivery_id": d_ids.take(pa.array(g)),
         "item_number": pa.array(((d_item + 1) * 10).astype(np.int16)),
-        "company_code": full(code, g.size),
+        "company_code": vocab.constant(code, g.size),
         "sales_order_id": so_ids.take(pa.array(d_flow[g])),
         "so_item": pa.array(item_no[it]),
         "customer_id": customer_ids.take(pa.array(d_flow[g])),
@@ -563,22 +550,21 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
         "material_id": material_ids.take(pa.array(it)),
         "quantity": pa.array(q.astype(np.int32)),
         "cost_amount": money(q * a["cost"][it]),
-        "currency": full(ctx.currency, g.size),
-        "shipping_point": full(f"SP{code}", g.size),
+        "currency": vocab.constant(ctx.currency, g.size),
+        "shipping_point": vocab.constant(f"SP{code}", g.size),
         "picked": pa.array(~a["unpicked"][d_flow[g]]),
         "journal_entry_id": entry_ids(ctx, goods_issues).take(pa.array(g)),
     }
 
     inv_flow = a["inv_flow"]
-    v, pos = segments(counts[inv_flow])
-    it = starts[inv_flow][v] + pos
+    v, it = a["v"], a["v_item"]
     vf = inv_flow[v]
     iy, ip = ctx.fiscal(a["inv_day"][inv_flow])
     inv_ids = ids["invoices"]
     ci = {
         "customer_invoice_id": inv_ids.take(pa.array(v)),
         "item_number": pa.array(item_no[it]),
-        "company_code": full(code, v.size),
+        "company_code": vocab.constant(code, v.size),
         "sales_order_id": so_ids.take(pa.array(vf)),
         "so_item": pa.array(item_no[it]),
         "customer_id": customer_ids.take(pa.array(vf)),
@@ -599,7 +585,7 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
         "write_off_date": pa.array(
             a["write_off_day"][vf].astype(np.int32), pa.date32(), mask=~a["has_wo"][vf]
         ),
-        "currency": full(ctx.currency, v.size),
+        "currency": vocab.constant(ctx.currency, v.size),
         "journal_entry_id": entry_ids(ctx, invoices).take(pa.array(v)),
     }
 
@@ -624,7 +610,7 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
     invoice_of_receipt = inv_ids.take(pa.array(inv_of_r, mask=unapplied))
     rec = {
         "receipt_id": ids["receipts"],
-        "company_code": full(code, r_flow.size),
+        "company_code": vocab.constant(code, r_flow.size),
         "customer_id": customer_ids.take(pa.array(r_flow)),
         "customer_invoice_id": invoice_of_receipt,
         "sales_order_id": so_ids.take(pa.array(r_flow)),
@@ -642,7 +628,7 @@ def _build_tables(o: OrderToCash, users: tuple[str, ...]) -> dict[str, pa.Table]
             pa.date32(),
             mask=~((kind == "on_account") & a["applied"][r_flow]),
         ),
-        "currency": full(ctx.currency, r_flow.size),
+        "currency": vocab.constant(ctx.currency, r_flow.size),
         "payment_method": methods.take(pa.array(r_flow)),
         "days_late": pa.array(np.maximum(a["r_day"] - a["due"][r_flow], 0).astype(np.int16)),
         "journal_entry_id": entry_ids(ctx, receipts),

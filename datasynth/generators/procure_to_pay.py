@@ -38,6 +38,7 @@ from datasynth.generators.flows import (
     FlowContext,
     Postings,
     dates,
+    document_items,
     entry_ids,
     item_postings,
     money,
@@ -45,7 +46,7 @@ from datasynth.generators.flows import (
     references,
     round_to_unit,
     segments,
-    sequence,
+    slotted,
     workday,
 )
 
@@ -303,19 +304,12 @@ def generate_procure_to_pay(
     methods = pick_methods(rng, c.payment_methods, flows)
 
     # --- postings ----------------------------------------------------------------------------
-    gr_exists = np.stack([has_gr1, has_gr2])
-    gr_rows = sequence(gr_exists.T.ravel()).reshape(flows, 2).T  # numbered flow by flow
-    gr_flow = np.concatenate([np.flatnonzero(has_gr1), np.flatnonzero(has_gr2)])
-    gr_k = np.concatenate([np.zeros(has_gr1.sum(), np.int64), np.ones(has_gr2.sum(), np.int64)])
-    order = np.argsort(gr_rows[gr_k, gr_flow], kind="stable")
-    gr_flow, gr_k = gr_flow[order], gr_k[order]
+    gr_flow, gr_k = slotted(has_gr1, has_gr2)  # numbered flow by flow
     gr_day = np.where(gr_k == 0, gr1_day[gr_flow], gr2_day[gr_flow])
     gr_ids = ctx.ids("GR", np.arange(gr_flow.size))
     # the items of each receipt: the order's items with a quantity in that receipt
     width = max(c.items_per_order)
-    item_start = np.cumsum(counts) - counts
-    g, g_pos = segments(counts[gr_flow])
-    g_item = item_start[gr_flow][g] + g_pos
+    g, g_pos, g_item = document_items(counts, gr_flow)
     g_qty = np.stack([first, second])[gr_k[g], g_item]
     g_value = g_qty * price[g_item]
     gr_accounts, gr_amounts = item_postings(
@@ -339,8 +333,7 @@ def generate_procure_to_pay(
     inv_flow = np.flatnonzero(has_inv)
     inv_ids = ctx.ids("VI", np.arange(inv_flow.size))
     tax_total = np.bincount(flow, tax, flows).astype(np.int64)[inv_flow]
-    v, v_pos = segments(counts[inv_flow])
-    v_item = item_start[inv_flow][v] + v_pos
+    v, v_pos, v_item = document_items(counts, inv_flow)
     vi_accounts, vi_amounts = item_postings(
         inv_flow.size,
         v,
@@ -378,6 +371,12 @@ def generate_procure_to_pay(
         amounts=np.column_stack([gross_total[pay_flow], -paid, -discount[pay_flow]]),
     )
     state = dict(
+        # item rows of receipts and invoices, shared with the tables
+        g=g,
+        g_item=g_item,
+        g_qty=g_qty,
+        v=v,
+        v_item=v_item,
         flow=flow,
         item=item,
         vendor=vendor,
@@ -389,10 +388,7 @@ def generate_procure_to_pay(
         approver=approver,
         changes=changes,
         unapproved=unapproved,
-        first=first,
-        second=second,
         gr_flow=gr_flow,
-        gr_k=gr_k,
         gr_day=gr_day,
         inv_flow=inv_flow,
         inv_day=inv_day,
@@ -414,7 +410,6 @@ def generate_procure_to_pay(
         discount=discount,
         days_late=days_late,
         has_gr1=has_gr1,
-        has_inv=has_inv,
         has_pay=has_pay,
     )
     ids = {"receipts": gr_ids, "invoices": inv_ids, "payments": pay_ids, "methods": methods}
@@ -432,9 +427,6 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
     item_no = ((item + 1) * 10).astype(np.int16)
     n_items = flow.size
 
-    def full(value: str, n: int) -> pa.Array:
-        return vocab.constant(value, n)
-
     # purchase orders (one row per item)
     year, period = ctx.fiscal(a["po_day"])
     status = np.where(
@@ -444,7 +436,7 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
     po = {
         "purchase_order_id": po_ids.take(pa.array(flow)),
         "item_number": pa.array(item_no),
-        "company_code": full(code, n_items),
+        "company_code": vocab.constant(code, n_items),
         "vendor_id": vendor_ids.take(pa.array(flow)),
         "document_date": dates(a["po_day"][flow]),
         "fiscal_year": pa.array(year[flow]),
@@ -456,22 +448,17 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
         "quantity": pa.array(a["quantity"].astype(np.int32)),
         "unit_price": money(a["price"]),
         "net_amount": money(a["quantity"] * a["price"]),
-        "currency": full(ctx.currency, n_items),
+        "currency": vocab.constant(ctx.currency, n_items),
         "payment_terms_days": pa.array(a["terms"][:, 0].astype(np.int16)[flow]),
         "status": pa.array(status[flow]),
     }
 
     # goods receipts: one row per received item of each receipt
     receipts, invoices, payments = postings
-    gr_flow, gr_k = a["gr_flow"], a["gr_k"]
+    gr_flow = a["gr_flow"]
     gr_je = entry_ids(ctx, receipts)
-    qty_by_k = np.stack([a["first"], a["second"]])
     # items of each receipt: the flow's items with a positive quantity in that receipt
-    starts = np.cumsum(np.bincount(flow, minlength=flows)) - np.bincount(flow, minlength=flows)
-    counts = np.bincount(flow, minlength=flows)[gr_flow]
-    g, pos = segments(counts)
-    it = starts[gr_flow][g] + pos
-    q = qty_by_k[gr_k[g], it]
+    g, it, q = a["g"], a["g_item"], a["g_qty"]
     keep = q > 0
     g, it, q = g[keep], it[keep], q[keep]
     gy, gp = ctx.fiscal(a["gr_day"])
@@ -480,7 +467,7 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
     gr = {
         "goods_receipt_id": gr_ids.take(pa.array(g)),
         "item_number": pa.array(((gr_item + 1) * 10).astype(np.int16)),
-        "company_code": full(code, g.size),
+        "company_code": vocab.constant(code, g.size),
         "purchase_order_id": po_ids.take(pa.array(gr_flow[g])),
         "po_item": pa.array(item_no[it]),
         "vendor_id": vendor_ids.take(pa.array(gr_flow[g])),
@@ -490,18 +477,16 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
         "material_id": material_ids.take(pa.array(it)),
         "quantity": pa.array(q.astype(np.int32)),
         "amount": money(q * a["price"][it]),
-        "currency": full(ctx.currency, g.size),
-        "movement_type": full("gr_for_po", g.size),
-        "plant": full(f"P{code}", g.size),
+        "currency": vocab.constant(ctx.currency, g.size),
+        "movement_type": vocab.constant("gr_for_po", g.size),
+        "plant": vocab.constant(f"P{code}", g.size),
         "journal_entry_id": gr_je.take(pa.array(g)),
     }
 
     # vendor invoices: one row per invoiced item
     inv_flow = a["inv_flow"]
     inv_je = entry_ids(ctx, invoices)
-    counts = np.bincount(flow, minlength=flows)[inv_flow]
-    v, pos = segments(counts)
-    it = starts[inv_flow][v] + pos
+    v, it = a["v"], a["v_item"]
     vf = inv_flow[v]
     iy, ip = ctx.fiscal(a["inv_day"][inv_flow])
     inv_ids = ids["invoices"]
@@ -510,7 +495,7 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
     vi = {
         "vendor_invoice_id": inv_ids.take(pa.array(v)),
         "item_number": pa.array(item_no[it]),
-        "company_code": full(code, v.size),
+        "company_code": vocab.constant(code, v.size),
         "purchase_order_id": po_ids.take(pa.array(vf)),
         "po_item": pa.array(item_no[it]),
         "vendor_id": vendor_ids.take(pa.array(vf)),
@@ -534,7 +519,7 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
         "due_date": dates(a["due"][vf]),
         "discount_date": dates(a["discount_date"][vf]),
         "discount_percent": pa.array(a["terms"][vf, 1].astype(np.float32)),
-        "currency": full(ctx.currency, v.size),
+        "currency": vocab.constant(ctx.currency, v.size),
         "journal_entry_id": inv_je.take(pa.array(v)),
     }
 
@@ -546,7 +531,7 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
     inv_of_pay = np.searchsorted(inv_flow, pay_flow)
     pay = {
         "payment_id": pay_ids,
-        "company_code": full(code, pay_flow.size),
+        "company_code": vocab.constant(code, pay_flow.size),
         "vendor_id": vendor_ids.take(pa.array(pay_flow)),
         "vendor_invoice_id": inv_ids.take(pa.array(inv_of_pay)),
         "purchase_order_id": po_ids.take(pa.array(pay_flow)),
@@ -557,7 +542,7 @@ def _build_tables(p: ProcureToPay, users: tuple[str, ...]) -> dict[str, pa.Table
         "invoice_amount": money(a["gross_total"][pay_flow]),
         "discount_taken": money(a["discount"][pay_flow]),
         "amount": money(a["gross_total"][pay_flow] - a["discount"][pay_flow]),
-        "currency": full(ctx.currency, pay_flow.size),
+        "currency": vocab.constant(ctx.currency, pay_flow.size),
         "payment_method": methods.take(pa.array(pay_flow)),
         "days_late": pa.array(a["days_late"][pay_flow].astype(np.int16)),
         "journal_entry_id": entry_ids(ctx, payments),
