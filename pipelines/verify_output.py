@@ -7,8 +7,10 @@ balances to the cent, that every account, user, vendor and customer a line names
 master data, and that no posting date lies before the configured start. With document flows
 it also checks that every document reference and every flow line's source document resolve,
 that GR/IR clears for every order invoiced at its received quantities, and that each vendor's
-AP and each customer's AR balance from flow postings equals its open items. Exits 1 and lists
-the problems when any fails.
+AP and each customer's AR balance from flow postings equals its open items. With balances it
+recomputes every trial balance from the ledger and the opening entry: each balances, rolls
+forward (closing = opening + debits - credits, the next period opens with it) and satisfies
+assets = liabilities + equity + result. Exits 1 and lists the problems when any fails.
 """
 
 from __future__ import annotations
@@ -67,6 +69,68 @@ def verify(root: Path) -> list[str]:
         problems.append(f"journal_entries: posting date {span[0]} before start {start}")
     if (root / "document_flows").is_dir():
         problems += verify_flows(con, root, je)
+    if (root / "balances").is_dir():
+        problems += verify_balances(con, root, je)
+    return problems
+
+
+def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list[str]:
+    """Trial balances recomputed from the ledger and the opening entry, rolled forward."""
+    problems: list[str] = []
+    tb = f"read_parquet('{root}/balances/trial_balances.parquet')"
+    ob = f"read_parquet('{root}/balances/opening_balances.parquet')"
+    coa = f"read_parquet('{root}/master_data/chart_of_accounts.parquet')"
+
+    def count(sql: str) -> int:
+        row = con.execute(f"select count(*) from ({sql})").fetchone()
+        return int(row[0]) if row else 0
+
+    checks = {
+        "opening_balances: unbalanced opening entries": f"select company_code from {ob} "
+        "group by all having sum(debit_amount) <> sum(credit_amount)",
+        "trial_balances: company-periods whose balances do not sum to zero": f"select 1 from {tb} "
+        "group by company_code, fiscal_year, fiscal_period having sum(closing_balance) <> 0 "
+        "or sum(debit_balance) <> sum(credit_balance) or sum(period_debits) <> sum(period_credits)",
+        "trial_balances: rows where closing <> opening + debits - credits": f"select 1 from {tb} "
+        "where closing_balance <> opening_balance + period_debits - period_credits",
+        # the ledger summed by company, period and account, against the trial balance
+        "trial_balances: accounts whose period debits, credits or lines differ from the ledger": (
+            f"select 1 from (select company_code, fiscal_year, fiscal_period, gl_account, "
+            f"sum(debit_amount) d, sum(credit_amount) c, count(*) n from {je} group by all) l "
+            f"full join {tb} t using (company_code, fiscal_year, fiscal_period, gl_account) "
+            "where coalesce(l.d, 0) <> coalesce(t.period_debits, 0) "
+            "or coalesce(l.c, 0) <> coalesce(t.period_credits, 0) "
+            "or coalesce(l.n, 0) <> coalesce(t.line_count, 0)"
+        ),
+        # each period opens with the previous period's closing (the first with the opening entry)
+        "trial_balances: accounts whose opening differs from the previous closing": (
+            f"with periods as (select distinct company_code, period_start, period_end from {tb}), "
+            f"prev as (select p.company_code, p.period_start, t.gl_account, t.closing_balance b "
+            f"from periods p join {tb} t on t.company_code = p.company_code "
+            "and t.period_end = p.period_start - interval 1 day), "
+            f"first as (select p.company_code, p.period_start, o.gl_account, "
+            f"o.debit_amount - o.credit_amount b from {ob} o join (select company_code, "
+            "min(period_start) period_start from periods group by all) p using (company_code)), "
+            "expected as (select * from prev union all select * from first) "
+            f"select 1 from expected e full join {tb} t using (company_code, period_start, "
+            "gl_account) where coalesce(e.b, 0) <> coalesce(t.opening_balance, 0)"
+        ),
+        # signed balances: assets = liabilities + equity + result of the periods so far
+        "trial_balances: company-periods where assets <> liabilities + equity + result": (
+            f"select company_code, fiscal_year, fiscal_period, "
+            "sum(closing_balance) filter (where a.account_class = '1') assets, "
+            "-sum(closing_balance) filter (where a.account_class = '2') liabilities, "
+            "-sum(closing_balance) filter (where a.account_class = '3') equity, "
+            "-sum(closing_balance) filter (where a.account_class >= '4') result "
+            f"from {tb} t join {coa} a on a.account_number = t.gl_account group by all "
+            "having coalesce(assets, 0) <> coalesce(liabilities, 0) + coalesce(equity, 0) "
+            "+ coalesce(result, 0)"
+        ),
+    }
+    for message, sql in checks.items():
+        n = count(sql)
+        if n:
+            problems.append(f"{message}: {n}")
     return problems
 
 

@@ -712,6 +712,24 @@ class DocumentFlowsConfig(_Strict):
     ocel: OcelConfig = OcelConfig()
 
 
+class OpeningBalancesConfig(_Strict):
+    """Each company's opening balance sheet, from its industry's asset composition and
+    capital structure, booked as one balanced entry before the first generated period."""
+
+    enabled: bool = True
+    #: total assets per company in the group currency (scaled to the company's currency)
+    total_assets: float = Field(default=10_000_000.0, gt=0.0, le=1e14)
+    #: total assets vary by up to this share either way, per company
+    variation: float = Field(default=0.05, ge=0.0, lt=1.0)
+
+
+class BalancesConfig(_Strict):
+    """Opening balances and trial balances, reduced from the written journal entries."""
+
+    enabled: bool = True
+    opening: OpeningBalancesConfig = OpeningBalancesConfig()
+
+
 class DatasynthConfig(_Strict):
     """The whole validated configuration of one datasynth run."""
 
@@ -723,6 +741,7 @@ class DatasynthConfig(_Strict):
     master_data: MasterDataConfig = MasterDataConfig()
     transactions: TransactionsConfig = TransactionsConfig()
     document_flows: DocumentFlowsConfig = DocumentFlowsConfig()
+    balances: BalancesConfig = BalancesConfig()
     output: OutputConfig = OutputConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 

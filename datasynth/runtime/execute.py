@@ -20,6 +20,7 @@ from typing import Any
 
 from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
+from datasynth.runtime.balances import reduction_graph, write_balances
 from datasynth.runtime.blocks import config_fingerprint, plan_and_master, write_block
 from datasynth.runtime.output import check_output, prepare_output, write_manifest
 from datasynth.runtime.plan import Plan, build_plan
@@ -43,6 +44,10 @@ class GraphKeys:
     @property
     def event_log(self) -> str:
         return f"ocel-{self.token}"
+
+    @property
+    def balances(self) -> str:
+        return f"balances-{self.token}"
 
     def block(self, table: str, index: int) -> tuple[str, int]:
         return (f"{table}-{self.token}", index)
@@ -91,6 +96,12 @@ def build_graph(
         graph[key] = (write_block, config, names.master, block, root, width)
         keys.append(key)
     finals = list(keys)
+    if config.balances.enabled:
+        # a Dask reduction over the written journal entries, then one task writes the balances
+        journal_keys = keys[len(plan.master_tables) :]
+        total = reduction_graph(graph, names.balances, config, plan.blocks, journal_keys, root)
+        graph[names.balances] = (write_balances, config, names.master, root, total)
+        finals.append(names.balances)
     if plan.flow_tables and config.document_flows.ocel.enabled:
         # the event log spans every block, so it waits for all of them
         graph[names.event_log] = (write_event_log, config, root, *keys)

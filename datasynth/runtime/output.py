@@ -23,7 +23,7 @@ from datasynth.runtime.plan import Plan
 
 MANIFEST = "manifest.json"
 #: tables written after the blocks (rebuilt on every run, never resumed)
-OUTPUT_ONLY_TABLES = ("ocel",)
+OUTPUT_ONLY_TABLES = ("ocel", "opening_balances", "trial_balances")
 #: entries of an output directory that datasynth creates and may remove on overwrite
 MANAGED = (
     MANIFEST,
@@ -32,6 +32,7 @@ MANAGED = (
     "journal_entries",
     "document_flows",
     "process_mining",
+    "balances",
 )
 _VERSIONED = (
     "datasynth",

@@ -90,7 +90,9 @@ def read_table(path: Path, schema: pa.Schema, fmt: str) -> pa.Table:
         as_text = pa.schema(
             [
                 pa.field(f.name, pa.string())
-                if pa.types.is_decimal(f.type) or pa.types.is_temporal(f.type)
+                if pa.types.is_decimal(f.type)
+                or pa.types.is_temporal(f.type)
+                or pa.types.is_dictionary(f.type)
                 else f
                 for f in schema
             ]

@@ -40,7 +40,7 @@ CASES: dict[str, Bad] = {
             "unknown key",
             "{'count': 5}",
             "did you mean 'transactions'?",
-            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, output, runtime",
+            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, balances, output, runtime",
         ),
         yaml="transaction:\n  count: 5\n",
     ),

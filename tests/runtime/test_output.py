@@ -13,6 +13,7 @@ from conftest import file_digests, small_config
 import datasynth
 from datasynth.config.errors import ConfigError
 from datasynth.runtime.blocks import task_of
+from datasynth.runtime.output import OUTPUT_ONLY_TABLES
 from datasynth.sinks.files import sha256_of
 
 
@@ -70,7 +71,8 @@ def test_resume_skips_finished_blocks_and_regenerates_the_rest(tmp_path: Path) -
     )
     tasks: dict[str, list[dict[str, object]]] = {}
     for f in manifest["files"]:
-        if f["table"] != "ocel":  # the event log is rebuilt by every run, never resumed
+        # the event log and the balances are rebuilt by every run, never resumed
+        if f["table"] not in OUTPUT_ONLY_TABLES:
             tasks.setdefault(task_of(f["table"], f["block"]), []).append(f)
     for task, files in tasks.items():
         (state / f"{task}.json").write_text(json.dumps({"files": files}))
@@ -176,11 +178,14 @@ def test_resume_of_a_complete_run_keeps_intact_files_and_repairs_damage(tmp_path
         small_config(out, "runtime.scheduler=synchronous", "output.resume=true")
     )
     tasks = {
-        task_of(f["table"], f["block"]) for f in manifest_before["files"] if f["table"] != "ocel"
+        task_of(f["table"], f["block"])
+        for f in manifest_before["files"]
+        if f["table"] not in OUTPUT_ONLY_TABLES
     }
     assert again.blocks_skipped == len(tasks)
     assert file_digests(out) == before
-    victim = out / [f for f in manifest_before["files"] if f["table"] != "ocel"][-1]["path"]
+    kept = [f for f in manifest_before["files"] if f["table"] not in OUTPUT_ONLY_TABLES]
+    victim = out / kept[-1]["path"]
     victim.write_bytes(b"damaged")
     (victim.parent / f".{victim.name}.0123456789ab.inprogress").write_bytes(b"stale temp file")
     repaired = datasynth.generate(

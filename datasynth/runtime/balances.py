@@ -1,0 +1,121 @@
+"""Trial balances as a Dask reduction over the written journal entries.
+
+One task per journal-entry block reads the files that block wrote (only the account and amount
+columns of Parquet) and sums them per fiscal period and account; tasks of :data:`FAN_IN` partial
+sums combine level by level into one; a last task rolls the opening balances through them and
+writes ``balances/opening_balances`` and ``balances/trial_balances``. The ledger is never held
+in memory: a task holds one block's lines or a few thousand summed rows.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datasynth.config.models import DatasynthConfig
+from datasynth.core.blocks import Block
+from datasynth.generators.balances import (
+    combine_sums,
+    ledger_sums,
+    opening_balances,
+    trial_balances,
+)
+from datasynth.generators.journal_entries import PARTITION_COLUMNS
+from datasynth.generators.journal_entries import SCHEMA as JOURNAL_SCHEMA
+from datasynth.generators.master import Master
+from datasynth.runtime.plan import JOURNAL_ENTRIES
+from datasynth.sinks.files import file_suffix, read_table, write_table
+
+#: partial sums combined per task of the reduction tree
+FAN_IN = 16
+BALANCE_TABLES = ("opening_balances", "trial_balances")
+_PERIOD = re.compile(r"fiscal_year=(\d{4})/fiscal_period=(\d{2})/")
+_COLUMNS = ["gl_account", "debit_amount", "credit_amount"]
+_FILE_SCHEMA = pa.schema([f for f in JOURNAL_SCHEMA if f.name not in PARTITION_COLUMNS])
+
+
+def read_lines(path: Path, fmt: str) -> pa.Table:
+    """The account and amount columns of one written journal-entry file."""
+    if fmt == "parquet":
+        return pq.read_table(path, columns=_COLUMNS)
+    return read_table(path, _FILE_SCHEMA, fmt).select(_COLUMNS)
+
+
+def block_sums(
+    config: DatasynthConfig, block: Block, root: str, record: dict[str, Any]
+) -> pa.Table:
+    """Sums per fiscal period and account of the journal lines one block wrote."""
+    parts = []
+    for f in record["files"]:
+        if f["table"] != JOURNAL_ENTRIES:
+            continue
+        match = _PERIOD.search(f["path"])
+        if match is None:
+            raise ValueError(f"journal-entry file {f['path']!r} has no fiscal period in its path")
+        lines = read_lines(Path(root) / f["path"], config.output.format)
+        parts.append(
+            ledger_sums(lines, block.company_code, int(match.group(1)), int(match.group(2)))
+        )
+    return combine_sums(*parts)
+
+
+def balances_path(config: DatasynthConfig, table: str) -> str:
+    return f"balances/{table}{file_suffix(config.output.format, config.output.compression)}"
+
+
+def write_balances(
+    config: DatasynthConfig, master: Master, root: str, sums: pa.Table
+) -> dict[str, Any]:
+    """Write the opening balances and the trial balances; returns the task's file records."""
+    o = config.output
+    opening = opening_balances(config, master)
+    tables = {"opening_balances": opening, "trial_balances": trial_balances(master, opening, sums)}
+    records = [
+        write_table(
+            table,
+            Path(root),
+            balances_path(config, name),
+            table_name=name,
+            block=0,
+            fmt=o.format,
+            compression=o.compression,
+            compression_level=o.compression_level,
+        )
+        for name, table in tables.items()
+    ]
+    return {
+        "files": [r.to_json() for r in records],
+        "rows": sum(r.rows for r in records),
+        "skipped": False,
+    }
+
+
+def reduction_graph(
+    graph: dict[Any, Any],
+    prefix: str,
+    config: DatasynthConfig,
+    blocks: tuple[Block, ...],
+    block_keys: list[Any],
+    root: str,
+) -> Any:
+    """Add the sum tasks of every block and the combine tree to ``graph``; returns the key of
+    the total."""
+    level: list[Any] = []
+    for block, key in zip(blocks, block_keys, strict=True):
+        sums_key = (f"{prefix}-sums", block.index)
+        graph[sums_key] = (block_sums, config, block, root, key)
+        level.append(sums_key)
+    depth = 0
+    while len(level) > 1 or depth == 0:
+        depth += 1
+        nxt = []
+        for i in range(0, max(len(level), 1), FAN_IN):
+            key = (f"{prefix}-combine-{depth}", i // FAN_IN)
+            graph[key] = (combine_sums, *level[i : i + FAN_IN])
+            nxt.append(key)
+        level = nxt
+    return level[0]

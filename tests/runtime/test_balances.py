@@ -1,0 +1,276 @@
+"""Opening balances and trial balances on real generated data, checked against the ledger
+with an independent computation (pandas over the written files, exact integer cents)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from conftest import small_config
+
+import datasynth
+from datasynth.core.money import decimal_from_minor
+from datasynth.generators.balances import combine_sums, ledger_sums, opening_amounts
+from datasynth.generators.master import build_master
+from datasynth.runtime.plan import build_plan
+
+SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "verify_output.py"
+
+
+def cents(values: pd.Series) -> pd.Series:
+    return values.map(lambda d: int(Decimal(d) * 100)).astype("int64")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("balances") / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tb(run: Path) -> pd.DataFrame:
+    frame = pq.read_table(run / "balances" / "trial_balances.parquet").to_pandas()
+    for column in (
+        "opening_balance",
+        "period_debits",
+        "period_credits",
+        "closing_balance",
+        "debit_balance",
+        "credit_balance",
+    ):
+        frame[column] = cents(frame[column])
+    return frame
+
+
+@pytest.fixture(scope="module")
+def ledger(run: Path) -> pd.DataFrame:
+    table = ds.dataset(run / "journal_entries", format="parquet", partitioning="hive").to_table(
+        columns=[
+            "company_code",
+            "fiscal_year",
+            "fiscal_period",
+            "gl_account",
+            "debit_amount",
+            "credit_amount",
+        ]
+    )
+    frame = table.to_pandas()
+    frame["company_code"] = frame["company_code"].astype(str)
+    frame["gl_account"] = frame["gl_account"].astype(str)
+    frame["debit"] = cents(frame.pop("debit_amount"))
+    frame["credit"] = cents(frame.pop("credit_amount"))
+    return frame
+
+
+def test_every_trial_balance_balances(tb: pd.DataFrame) -> None:
+    per_period = tb.groupby(["company_code", "fiscal_year", "fiscal_period"])
+    assert len(per_period) >= 8  # two companies, four months each
+    sums = per_period[["closing_balance", "period_debits", "period_credits"]].sum()
+    assert (sums["closing_balance"] == 0).all()
+    assert (sums["period_debits"] == sums["period_credits"]).all()
+    assert (sums["period_debits"] > 0).all()
+    dr_cr = per_period[["debit_balance", "credit_balance"]].sum()
+    assert (dr_cr["debit_balance"] == dr_cr["credit_balance"]).all()
+    assert (tb["debit_balance"] - tb["credit_balance"] == tb["closing_balance"]).all()
+
+
+def test_trial_balances_equal_the_ledger_summed(tb: pd.DataFrame, ledger: pd.DataFrame) -> None:
+    keys = ["company_code", "fiscal_year", "fiscal_period", "gl_account"]
+    expected = ledger.groupby(keys).agg(
+        debit=("debit", "sum"), credit=("credit", "sum"), lines=("debit", "size")
+    )
+    got = tb.set_index(keys)
+    got = got[got["line_count"] > 0]
+    assert len(got) == len(expected)
+    joined = expected.join(got, how="left")
+    assert (joined["debit"] == joined["period_debits"]).all()
+    assert (joined["credit"] == joined["period_credits"]).all()
+    assert (joined["lines"] == joined["line_count"]).all()
+
+
+def test_balances_roll_forward_from_the_opening_entry(run: Path, tb: pd.DataFrame) -> None:
+    opening = pq.read_table(run / "balances" / "opening_balances.parquet").to_pandas()
+    opening["signed"] = cents(opening["debit_amount"]) - cents(opening["credit_amount"])
+    assert (
+        tb["closing_balance"] == tb["opening_balance"] + tb["period_debits"] - tb["period_credits"]
+    ).all()
+    for company, rows in tb.groupby("company_code"):
+        periods = sorted(rows["period_start"].unique())
+        wide = rows.pivot_table(
+            index="gl_account",
+            columns="period_start",
+            values=["opening_balance", "closing_balance"],
+            fill_value=0,
+        )
+        first = opening[opening["company_code"] == company].set_index("gl_account")["signed"]
+        start = wide["opening_balance"][periods[0]].astype("int64")
+        accounts = first.index.union(start.index)
+        assert (
+            start.reindex(accounts, fill_value=0) == first.reindex(accounts, fill_value=0)
+        ).all()
+        for before, after in itertools.pairwise(periods):
+            assert (wide["closing_balance"][before] == wide["opening_balance"][after]).all()
+        # the period ends are consecutive days: no period of the window is missing
+        ends = rows.drop_duplicates("period_start").sort_values("period_start")
+        gaps = (
+            pd.to_datetime(ends["period_start"]).values[1:]
+            - pd.to_datetime(ends["period_end"]).values[:-1]
+        )
+        assert (gaps == np.timedelta64(1, "D")).all()
+
+
+def test_balance_sheet_equation_per_company_and_period(run: Path, tb: pd.DataFrame) -> None:
+    chart = pq.read_table(run / "master_data" / "chart_of_accounts.parquet").to_pandas()
+    klass = chart.set_index("account_number")["account_class"]
+    frame = tb.assign(klass=tb["gl_account"].map(klass))
+    for _, rows in frame.groupby(["company_code", "fiscal_year", "fiscal_period"]):
+        by = rows.groupby("klass")["closing_balance"].sum()
+        assets = by.get("1", 0)
+        liabilities = -by.get("2", 0)
+        equity = -by.get("3", 0)
+        result = -by[by.index >= "4"].sum()
+        assert assets != 0 and equity != 0 and result != 0
+        assert assets == liabilities + equity + result
+
+
+def test_opening_balance_sheet_follows_the_industry(tmp_path: Path) -> None:
+    for industry, current_share, debt_share in (
+        ("manufacturing", 0.40, 0.40),
+        ("technology", 0.60, 0.25),
+        ("financial_services", 0.70, 0.70),
+    ):
+        config = small_config(tmp_path, f"global.industry={industry}")
+        master = build_master(config)
+        for ci, company in enumerate(master.companies):
+            amounts = opening_amounts(config, master, ci)
+            assert sum(amounts.values()) == 0
+            assets = sum(v for a, v in amounts.items() if a[0] == "1")
+            target = 10_000_000 * 100 * company.amount_scale
+            assert abs(assets / target - 1) <= 0.05 + 1e-9
+            current = sum(v for a, v in amounts.items() if a[:3] in ("100", "110", "120", "130"))
+            assert current / assets == pytest.approx(current_share, abs=1e-6)
+            debt = -sum(v for a, v in amounts.items() if a[0] == "2")
+            assert debt / assets == pytest.approx(debt_share, abs=1e-6)
+            # amounts are whole units of the currency (yen have no cents)
+            assert all(v % company.amount_unit == 0 for v in amounts.values())
+
+
+def test_sums_are_exact_and_independent_of_grouping() -> None:
+    rng = np.random.default_rng(5)
+    n = 50_000
+    accounts = np.array(["100100", "110000", "200000", "400000"])[rng.integers(0, 4, n)]
+    # amounts near the top of decimal128(18, 2): a float sum would lose cents here
+    debit = rng.integers(0, 10**15, n)
+    credit = rng.integers(0, 10**15, n)
+    lines = pa.table(
+        {
+            "gl_account": pa.array(accounts).dictionary_encode(),
+            "debit_amount": decimal_from_minor(debit),
+            "credit_amount": decimal_from_minor(credit),
+        }
+    )
+    whole = ledger_sums(lines, "1000", 2024, 1)
+    halves = combine_sums(
+        ledger_sums(lines.slice(0, 12_345), "1000", 2024, 1),
+        ledger_sums(lines.slice(12_345), "1000", 2024, 1),
+    )
+    assert whole.equals(halves)
+    for row in whole.to_pylist():
+        mask = accounts == row["gl_account"]
+        assert row["debits"] == sum(int(x) for x in debit[mask])
+        assert row["credits"] == sum(int(x) for x in credit[mask])
+        assert row["lines"] == int(mask.sum())
+
+
+def test_text_output_gives_the_same_trial_balances(run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "output.format=csv"))
+    text = pa.csv.read_csv(out / "balances" / "trial_balances.csv").to_pandas()
+    parquet = pq.read_table(run / "balances" / "trial_balances.parquet").to_pandas()
+    assert len(text) == len(parquet)
+    assert (cents(text["closing_balance"].astype(str)) == cents(parquet["closing_balance"])).all()
+    assert (text["line_count"] == parquet["line_count"]).all()
+
+
+def test_balances_can_be_switched_off(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "balances.enabled=false"))
+    assert not (out / "balances").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "trial_balances" not in manifest["tables"]
+
+
+def _rewrite(out: Path, record: dict, table: pa.Table, manifest: dict) -> None:
+    path = out / record["path"]
+    pq.write_table(table, path)
+    record.update(bytes=path.stat().st_size, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    (out / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _verify(out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), str(out)], capture_output=True, text=True, check=False
+    )
+
+
+def test_one_altered_journal_line_fails_the_checks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    assert _verify(out).returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    record = next(
+        f for f in manifest["files"] if f["table"] == "journal_entries" and f["rows"] > 10
+    )
+    table = pq.read_table(out / record["path"])
+    column = table.schema.get_field_index("debit_amount")
+    debit = table["debit_amount"].to_pylist()
+    row = next(i for i, v in enumerate(debit) if v > 0)
+    debit[row] += Decimal("0.01")
+    table = table.set_column(column, table.field(column), pa.array(debit, table.field(column).type))
+    _rewrite(out, record, table, manifest)
+    bad = _verify(out)
+    assert bad.returncode == 1
+    assert "differ from the ledger" in bad.stderr
+    assert "unbalanced entries" in bad.stderr
+
+
+def test_an_altered_trial_balance_fails_the_checks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    record = next(f for f in manifest["files"] if f["table"] == "trial_balances")
+    table = pq.read_table(out / record["path"])
+    # move one cent from one account's opening to another's: each period still sums to zero
+    column = table.schema.get_field_index("opening_balance")
+    opening = table["opening_balance"].to_pylist()
+    periods = table["fiscal_period"].to_pylist()
+    last = max(periods)
+    rows = [i for i, p in enumerate(periods) if p == last][:2]
+    opening[rows[0]] += Decimal("0.01")
+    opening[rows[1]] -= Decimal("0.01")
+    table = table.set_column(
+        column, table.field(column), pa.array(opening, table.field(column).type)
+    )
+    _rewrite(out, record, table, manifest)
+    bad = _verify(out)
+    assert bad.returncode == 1
+    assert "closing <> opening" in bad.stderr
+    assert "opening differs from the previous closing" in bad.stderr
+
+
+def test_plan_is_unchanged_by_balances(tmp_path: Path) -> None:
+    on = build_plan(small_config(tmp_path))
+    off = build_plan(small_config(tmp_path, "balances.enabled=false"))
+    assert on == off
