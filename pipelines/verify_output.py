@@ -126,6 +126,28 @@ def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list
             "having coalesce(assets, 0) <> coalesce(liabilities, 0) + coalesce(equity, 0) "
             "+ coalesce(result, 0)"
         ),
+        # period close: the income statement is empty after each year-end closing entry
+        "period close: income-statement accounts not zero after the year-end closing": (
+            f"select 1 from {tb} t join (select distinct company_code, fiscal_year, fiscal_period "
+            f"from {je} where source = 'period_close' and document_type = 'YC') y "
+            "using (company_code, fiscal_year, fiscal_period) "
+            "where t.gl_account >= '4' and t.closing_balance <> 0"
+        ),
+        # every accrual is reversed with the opposite amounts, unless the next period is not
+        # generated
+        "period close: accruals without their reversal in the next period": (
+            f"with a as (select company_code, document_id, gl_account, posting_date, "
+            f"sum(debit_amount - credit_amount) s from {je} where source = 'period_close' "
+            "and document_type = 'AC' group by all), "
+            f"r as (select company_code, replace(document_id, '-AV', '-AC') document_id, "
+            f"gl_account, posting_date, sum(debit_amount - credit_amount) s from {je} "
+            "where source = 'period_close' and document_type = 'AV' group by all), "
+            f"last as (select company_code, max(period_end) d from {tb} group by all) "
+            "select 1 from a join last using (company_code) left join r "
+            "using (company_code, document_id, gl_account) "
+            "where a.posting_date < last.d and (r.s is null or r.s <> -a.s "
+            "or r.posting_date <> a.posting_date + interval 1 day)"
+        ),
     }
     for message, sql in checks.items():
         n = count(sql)

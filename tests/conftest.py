@@ -17,7 +17,7 @@ import pytest
 import datasynth
 from datasynth.config.models import DatasynthConfig
 
-#: a run with several blocks per company and period, two companies (one V3 fiscal year)
+#: a run with several blocks per company and period, two companies
 SMALL = (
     "transactions.count=6000",
     "runtime.block_rows=20000",

@@ -723,11 +723,35 @@ class OpeningBalancesConfig(_Strict):
     variation: float = Field(default=0.05, ge=0.0, lt=1.0)
 
 
+class PeriodCloseConfig(_Strict):
+    """Close entries posted after each period's business, from the summed ledger."""
+
+    enabled: bool = True
+    #: accrue services received but not invoiced at every period end, reversed next period
+    accruals: bool = True
+    #: share of the period's postings on each service expense account that is accrued
+    accrual_rate: tuple[Probability, Probability] = (0.02, 0.08)
+    #: income tax on the fiscal year's pre-tax profit, at each fiscal year end in the window
+    tax_provision: bool = True
+    tax_rate: Probability = 0.21
+    #: move the income statement to retained earnings at each fiscal year end in the window
+    year_end_close: bool = True
+
+    @field_validator("accrual_rate")
+    @classmethod
+    def _range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[0] > v[1]:
+            raise ValueError(f"the low end {v[0]} exceeds the high end {v[1]}; give [low, high]")
+        return v
+
+
 class BalancesConfig(_Strict):
-    """Opening balances and trial balances, reduced from the written journal entries."""
+    """Opening balances, trial balances reduced from the written journal entries, and the
+    period-close entries generated from them."""
 
     enabled: bool = True
     opening: OpeningBalancesConfig = OpeningBalancesConfig()
+    period_close: PeriodCloseConfig = PeriodCloseConfig()
 
 
 class DatasynthConfig(_Strict):

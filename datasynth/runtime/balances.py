@@ -27,11 +27,15 @@ from datasynth.generators.balances import (
 from datasynth.generators.journal_entries import PARTITION_COLUMNS
 from datasynth.generators.journal_entries import SCHEMA as JOURNAL_SCHEMA
 from datasynth.generators.master import Master
+from datasynth.generators.period_close import close_entries
+from datasynth.runtime.blocks import by_period
 from datasynth.runtime.plan import JOURNAL_ENTRIES
 from datasynth.sinks.files import file_suffix, read_table, write_table
 
 #: partial sums combined per task of the reduction tree
 FAN_IN = 16
+#: the ``block`` of files written by the close stage (no plan block writes them)
+CLOSE_BLOCK = -1
 BALANCE_TABLES = ("opening_balances", "trial_balances")
 _PERIOD = re.compile(r"fiscal_year=(\d{4})/fiscal_period=(\d{2})/")
 _COLUMNS = ["gl_account", "debit_amount", "credit_amount"]
@@ -67,11 +71,58 @@ def balances_path(config: DatasynthConfig, table: str) -> str:
     return f"balances/{table}{file_suffix(config.output.format, config.output.compression)}"
 
 
-def write_balances(
+def close_path(config: DatasynthConfig, period: tuple[int, int]) -> str:
+    year, number = period
+    suffix = file_suffix(config.output.format, config.output.compression)
+    return f"{JOURNAL_ENTRIES}/fiscal_year={year:04d}/fiscal_period={number:02d}/close{suffix}"
+
+
+def write_period_close(
     config: DatasynthConfig, master: Master, root: str, sums: pa.Table
 ) -> dict[str, Any]:
-    """Write the opening balances and the trial balances; returns the task's file records."""
+    """Generate the close entries from the summed ledger and write them into the periods they
+    post in (``close`` files beside the blocks' parts). The record carries their sums."""
     o = config.output
+    table = close_entries(config, master, sums)
+    records = []
+    parts = []
+    for period, part in by_period(table):
+        records.append(
+            write_table(
+                part,
+                Path(root),
+                close_path(config, period),
+                table_name=JOURNAL_ENTRIES,
+                block=CLOSE_BLOCK,
+                fmt=o.format,
+                compression=o.compression,
+                compression_level=o.compression_level,
+            )
+        )
+        company = part["company_code"]
+        for code in sorted(set(company.to_pylist())):
+            mine = part.filter(pa.compute.equal(company.cast(pa.string()), code))
+            parts.append(ledger_sums(mine, code, *period))
+    return {
+        "files": [r.to_json() for r in records],
+        "rows": sum(r.rows for r in records),
+        "skipped": False,
+        "sums": combine_sums(*parts),
+    }
+
+
+def write_balances(
+    config: DatasynthConfig,
+    master: Master,
+    root: str,
+    sums: pa.Table,
+    close: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the opening balances and the trial balances (of the ledger plus the close
+    entries, when there are any); returns the task's file records."""
+    o = config.output
+    if close is not None:
+        sums = combine_sums(sums, close["sums"])
     opening = opening_balances(config, master)
     tables = {"opening_balances": opening, "trial_balances": trial_balances(master, opening, sums)}
     records = [

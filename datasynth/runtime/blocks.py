@@ -122,7 +122,7 @@ def _resumable(root: Path, block: Block) -> list[FileRecord] | None:
     return records
 
 
-def _by_period(table: pa.Table) -> list[tuple[tuple[int, int], pa.Table]]:
+def by_period(table: pa.Table) -> list[tuple[tuple[int, int], pa.Table]]:
     """Journal lines split by the fiscal period they post in, partition columns dropped."""
     year = table["fiscal_year"].to_numpy()
     period = table["fiscal_period"].to_numpy()
@@ -163,7 +163,7 @@ def write_block(
                 # an empty block still leaves a (schema-only) file in its own period
                 empty = table.drop_columns(list(PARTITION_COLUMNS))
                 files.append((relative_path(config, block, width, name), name, empty))
-            for period, part in _by_period(table):
+            for period, part in by_period(table):
                 files.append((relative_path(config, block, width, name, period), name, part))
         else:
             files.append((relative_path(config, block, width, name), name, table))

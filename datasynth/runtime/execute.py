@@ -20,7 +20,7 @@ from typing import Any
 
 from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
-from datasynth.runtime.balances import reduction_graph, write_balances
+from datasynth.runtime.balances import reduction_graph, write_balances, write_period_close
 from datasynth.runtime.blocks import config_fingerprint, plan_and_master, write_block
 from datasynth.runtime.output import check_output, prepare_output, write_manifest
 from datasynth.runtime.plan import Plan, build_plan
@@ -48,6 +48,10 @@ class GraphKeys:
     @property
     def balances(self) -> str:
         return f"balances-{self.token}"
+
+    @property
+    def period_close(self) -> str:
+        return f"period-close-{self.token}"
 
     def block(self, table: str, index: int) -> tuple[str, int]:
         return (f"{table}-{self.token}", index)
@@ -100,7 +104,13 @@ def build_graph(
         # a Dask reduction over the written journal entries, then one task writes the balances
         journal_keys = keys[len(plan.master_tables) :]
         total = reduction_graph(graph, names.balances, config, plan.blocks, journal_keys, root)
-        graph[names.balances] = (write_balances, config, names.master, root, total)
+        close: Any = None
+        if config.balances.period_close.enabled:
+            # close entries depend on the balances: generated after the reduction
+            graph[names.period_close] = (write_period_close, config, names.master, root, total)
+            finals.append(names.period_close)
+            close = names.period_close
+        graph[names.balances] = (write_balances, config, names.master, root, total, close)
         finals.append(names.balances)
     if plan.flow_tables and config.document_flows.ocel.enabled:
         # the event log spans every block, so it waits for all of them

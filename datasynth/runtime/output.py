@@ -46,6 +46,12 @@ _VERSIONED = (
 )
 
 
+def rebuilt_every_run(record: dict[str, Any]) -> bool:
+    """Whether a manifest file record is written after the blocks (the event log, balances,
+    close entries): such files are rebuilt by every run, resumed or not."""
+    return record["table"] in OUTPUT_ONLY_TABLES or int(record["block"]) < 0
+
+
 def check_output(config: DatasynthConfig) -> Path:
     """Check that ``output.dir`` can take this run, without writing anything.
 
@@ -126,7 +132,7 @@ def prepare_output(config: DatasynthConfig) -> Path:
                 blocks_dir.mkdir(parents=True, exist_ok=True)
                 tasks: dict[str, list[dict[str, Any]]] = {}
                 for record in json.loads((root / MANIFEST).read_text())["files"]:
-                    if record["table"] in OUTPUT_ONLY_TABLES:
+                    if rebuilt_every_run(record):
                         continue
                     tasks.setdefault(task_of(record["table"], record["block"]), []).append(record)
                 for task, records in tasks.items():

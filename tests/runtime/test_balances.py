@@ -25,6 +25,7 @@ from datasynth.generators.balances import combine_sums, ledger_sums, opening_amo
 from datasynth.generators.master import build_master
 from datasynth.runtime.plan import build_plan
 
+V3 = "companies.1.fiscal_year_variant=V3"
 SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "verify_output.py"
 
 
@@ -35,7 +36,8 @@ def cents(values: pd.Series) -> pd.Series:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("balances") / "out"
-    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    # company 2000 on an April-March fiscal year: its FY2023 ends inside the window
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", V3))
     return out
 
 
@@ -141,7 +143,7 @@ def test_balance_sheet_equation_per_company_and_period(run: Path, tb: pd.DataFra
         liabilities = -by.get("2", 0)
         equity = -by.get("3", 0)
         result = -by[by.index >= "4"].sum()
-        assert assets != 0 and equity != 0 and result != 0
+        assert assets != 0 and equity != 0
         assert assets == liabilities + equity + result
 
 
@@ -196,7 +198,7 @@ def test_sums_are_exact_and_independent_of_grouping() -> None:
 
 def test_text_output_gives_the_same_trial_balances(run: Path, tmp_path: Path) -> None:
     out = tmp_path / "csv"
-    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "output.format=csv"))
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "output.format=csv", V3))
     text = pa.csv.read_csv(out / "balances" / "trial_balances.csv").to_pandas()
     parquet = pq.read_table(run / "balances" / "trial_balances.parquet").to_pandas()
     assert len(text) == len(parquet)
@@ -274,3 +276,116 @@ def test_plan_is_unchanged_by_balances(tmp_path: Path) -> None:
     on = build_plan(small_config(tmp_path))
     off = build_plan(small_config(tmp_path, "balances.enabled=false"))
     assert on == off
+
+
+# --- period close ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def close_lines(run: Path) -> pd.DataFrame:
+    table = ds.dataset(run / "journal_entries", format="parquet", partitioning="hive").to_table(
+        filter=ds.field("source") == "period_close"
+    )
+    frame = table.to_pandas()
+    for column in ("company_code", "gl_account", "document_type", "source"):
+        frame[column] = frame[column].astype(str)
+    frame["signed"] = cents(frame["debit_amount"]) - cents(frame["credit_amount"])
+    return frame
+
+
+def test_close_entries_carry_their_own_source_and_types(close_lines: pd.DataFrame) -> None:
+    assert set(close_lines["document_type"]) >= {"AC", "AV", "YC"}
+    assert set(close_lines["document_type"]) <= {"AC", "AV", "TX", "YC"}
+    assert (close_lines.groupby("document_id")["signed"].sum() == 0).all()
+    assert close_lines["document_id"].str.startswith("PC-").all()
+
+
+def test_accruals_reverse_on_the_first_day_of_the_next_period(
+    close_lines: pd.DataFrame, tb: pd.DataFrame
+) -> None:
+    accruals = close_lines[close_lines["document_type"] == "AC"]
+    reversals = close_lines[close_lines["document_type"] == "AV"]
+    assert len(accruals.groupby("document_id")) >= 6
+    for company, rows in accruals.groupby("company_code"):
+        starts = sorted(tb[tb["company_code"] == company]["period_start"].unique())
+        for document_id, accrual in rows.groupby("document_id"):
+            # accrued on the period's last day: every period of the window is accrued
+            day = accrual["posting_date"].iloc[0]
+            following = [s for s in starts if s > day]
+            reversal = reversals[reversals["document_id"] == document_id.replace("-AC", "-AV")]
+            if not following:
+                assert reversal.empty  # the next period is not generated
+                continue
+            assert (reversal["posting_date"] == following[0]).all()
+            a = accrual.set_index("gl_account")["signed"].sort_index()
+            r = reversal.set_index("gl_account")["signed"].sort_index()
+            assert a.index.equals(r.index) and (a == -r).all()
+            assert a["210000"] < 0  # accrued expenses credited
+
+
+def test_year_end_close_moves_the_result_to_retained_earnings(
+    run: Path, tb: pd.DataFrame, ledger: pd.DataFrame, close_lines: pd.DataFrame
+) -> None:
+    # company 2000 keeps a V3 (April-March) fiscal year: FY2023 ends on 31 March 2024
+    year_end = tb[
+        (tb["company_code"] == "2000") & (tb["fiscal_year"] == 2023) & (tb["fiscal_period"] == 12)
+    ]
+    assert len(year_end) > 0
+    pnl = year_end[year_end["gl_account"].str[0] >= "4"]
+    assert (pnl["closing_balance"] == 0).all()
+    assert (pnl["period_debits"] + pnl["period_credits"] > 0).any()
+    # the year's result from the ledger itself, before the closing entry
+    closing_ids = set(close_lines.loc[close_lines["document_type"] == "YC", "document_id"])
+    lines = ledger[(ledger["company_code"] == "2000") & (ledger["fiscal_year"] == 2023)]
+    assert len(closing_ids) == 1
+    year_lines = lines[lines["gl_account"].str[0] >= "4"]
+    closing = close_lines[close_lines["document_id"].isin(closing_ids)]
+    before_close = (year_lines["debit"] - year_lines["credit"]).sum() - closing[
+        closing["gl_account"].str[0] >= "4"
+    ]["signed"].sum()
+    result = -before_close
+    re = year_end.set_index("gl_account").loc["300200"]
+    assert re["closing_balance"] - re["opening_balance"] == -result
+    # company 1000 (calendar year) has no year end in the window: nothing is closed
+    assert not (close_lines[close_lines["company_code"] == "1000"]["document_type"] == "YC").any()
+    later = tb[(tb["company_code"] == "1000") & (tb["gl_account"].str[0] >= "4")]
+    assert (later["closing_balance"] != 0).any()
+
+
+def test_tax_provision_and_closing_by_hand(tmp_path: Path) -> None:
+    """A hand-made ledger: revenue 1,000,000.00 and expenses 600,000.00 in FY2023 of the V3
+    company. Tax is 21% of the 400,000.00 profit; the closing empties revenue, expenses and
+    tax expense into retained earnings (400,000.00 - 84,000.00 = 316,000.00 credit)."""
+    from datasynth.generators.balances import SUMS_SCHEMA
+    from datasynth.generators.period_close import close_entries
+
+    config = small_config(tmp_path, V3, "balances.period_close.accruals=false")
+    master = build_master(config)
+    rows = [
+        ("2000", 2023, 11, "400000", 0, 100_000_000, 3),
+        ("2000", 2023, 11, "100100", 100_000_000, 0, 3),
+        ("2000", 2023, 12, "610000", 60_000_000, 0, 2),
+        ("2000", 2023, 12, "100100", 0, 60_000_000, 2),
+    ]
+    sums = pa.Table.from_pylist(
+        [dict(zip(SUMS_SCHEMA.names, r, strict=True)) for r in rows], schema=SUMS_SCHEMA
+    )
+    table = close_entries(config, master, sums).to_pandas()
+    table["signed"] = cents(table["debit_amount"]) - cents(table["credit_amount"])
+    table["gl_account"] = table["gl_account"].astype(str)
+    tax = table[table["document_type"].astype(str) == "TX"].set_index("gl_account")["signed"]
+    assert tax.to_dict() == {"800000": 8_400_000, "220300": -8_400_000}
+    closing = table[table["document_type"].astype(str) == "YC"].set_index("gl_account")["signed"]
+    assert closing.to_dict() == {
+        "400000": 100_000_000,
+        "610000": -60_000_000,
+        "800000": -8_400_000,
+        "300200": -31_600_000,
+    }
+    assert set(table["posting_date"].astype(str)) == {"2024-03-31"}
+    # a loss gets no tax provision, and the closing debits retained earnings
+    flipped = sums.set_column(4, "debits", sums["credits"]).set_column(5, "credits", sums["debits"])
+    loss = close_entries(config, master, flipped).to_pandas()
+    assert "TX" not in set(loss["document_type"].astype(str))
+    re = loss[loss["gl_account"].astype(str) == "300200"]
+    assert cents(re["debit_amount"]).sum() == 40_000_000

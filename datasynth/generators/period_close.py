@@ -1,0 +1,286 @@
+"""Period close: the journal entries a closing team posts after the period's business.
+
+Generated after the trial-balance reduction, from the summed ledger, deterministically (each
+company and period draws from its own stream):
+
+* **Accruals** at every period end: services received but not yet invoiced, a share
+  (``balances.period_close.accrual_rate``) of the period's postings on each service expense
+  account, debited to the expense and credited to accrued expenses; each accrual is
+  **reversed** on the first day of the next period (when that period is generated).
+* **Tax provision** at each fiscal year end inside the window: ``tax_rate`` of the year's
+  pre-tax profit (none for a loss), debited to income tax expense and credited to income tax
+  payable.
+* **Year-end closing**: every income-statement account's balance of the fiscal year is moved
+  to retained earnings, so the last period closes with the income statement at zero.
+
+Close entries carry source ``period_close`` and their own document types (:data:`DOCUMENT_TYPES`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datasynth.config.models import PERSONAS, DatasynthConfig
+from datasynth.core.calendars import FiscalPeriod
+from datasynth.core.money import decimal_from_minor
+from datasynth.core.seeding import stream
+from datasynth.generators.journal_entries import SCHEMA
+from datasynth.generators.master import AUTOMATED_PERSONA, CompanyMaster, Master
+
+SOURCE = "period_close"
+#: document type of each kind of close entry
+DOCUMENT_TYPES = {
+    "accrual": "AC",
+    "accrual_reversal": "AV",
+    "tax_provision": "TX",
+    "year_end_close": "YC",
+}
+TEMPLATES = {
+    "accrual": "R2R: Period-end accrual",
+    "accrual_reversal": "R2R: Accrual reversal",
+    "tax_provision": "R2R: Income tax provision",
+    "year_end_close": "R2R: Year-end closing",
+}
+#: expense subtypes whose services are accrued at period end (the accrual template's accounts)
+ACCRUED_SUBTYPES = (
+    "it_services",
+    "professional_fees",
+    "office",
+    "utilities",
+    "rent",
+    "repairs",
+    "marketing",
+    "insurance",
+)
+_SECOND = 1000  # timestamp("ms")
+
+
+@dataclass
+class _Lines:
+    """Close entries of one run, line by line (a few per account and period: not a hot path)."""
+
+    columns: dict[str, list[object]] = field(default_factory=lambda: {f.name: [] for f in SCHEMA})
+
+    def entry(
+        self,
+        company: CompanyMaster,
+        period: FiscalPeriod,
+        document_id: str,
+        kind: str,
+        day: dt.date,
+        user: tuple[str, str],
+        accounts: list[str],
+        signed: list[int],
+        cost_center: list[str | None],
+    ) -> None:
+        """One balanced entry: ``signed`` amounts are debit positive and sum to zero."""
+        assert sum(signed) == 0, "a close entry must balance"
+        c = self.columns
+        created = dt.datetime.combine(day, dt.time(22 if user[1] == AUTOMATED_PERSONA else 18))
+        for k, (account, amount, cc) in enumerate(zip(accounts, signed, cost_center, strict=True)):
+            c["document_id"].append(document_id)
+            c["company_code"].append(company.code)
+            c["fiscal_year"].append(period.fiscal_year)
+            c["fiscal_period"].append(period.fiscal_period)
+            c["posting_date"].append(day)
+            c["document_date"].append(day)
+            c["created_at"].append(created)
+            c["document_type"].append(DOCUMENT_TYPES[kind])
+            c["currency"].append(company.currency)
+            c["source"].append(SOURCE)
+            c["business_process"].append("R2R")
+            c["posting_template"].append(TEMPLATES[kind])
+            c["created_by"].append(user[0])
+            c["user_persona"].append(user[1])
+            c["line_number"].append(k + 1)
+            c["gl_account"].append(account)
+            c["debit_amount"].append(max(amount, 0))
+            c["credit_amount"].append(max(-amount, 0))
+            c["cost_center"].append(cc)
+            c["vendor_id"].append(None)
+            c["customer_id"].append(None)
+            c["source_document_id"].append(None)
+            c["is_anomaly"].append(False)
+            c["is_fraud"].append(False)
+
+    def table(self) -> pa.Table:
+        c = self.columns
+        arrays = []
+        for f in SCHEMA:
+            values = c[f.name]
+            if f.name in ("debit_amount", "credit_amount"):
+                arrays.append(decimal_from_minor(np.asarray(values, dtype=np.int64)))
+            elif pa.types.is_dictionary(f.type):
+                arrays.append(pa.array(values, pa.string()).dictionary_encode())
+            else:
+                arrays.append(pa.array(values, f.type))
+        return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def _activity(
+    master: Master, company: CompanyMaster, sums: pa.Table
+) -> tuple[np.ndarray, np.ndarray]:
+    """Debits and credits per period (company order) and account, in minor units."""
+    index = {a: i for i, a in enumerate(master.chart.numbers)}
+    position = {(p.fiscal_year, p.fiscal_period): k for k, p in enumerate(company.periods)}
+    shape = (len(company.periods), len(index))
+    debits, credits = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    mine = sums.filter(pc.equal(sums["company_code"], company.code))
+    if mine.num_rows:
+        keys = zip(mine["fiscal_year"].to_pylist(), mine["fiscal_period"].to_pylist(), strict=True)
+        rows = np.array([position[k] for k in keys], dtype=np.int64)
+        cols = np.array([index[a] for a in mine["gl_account"].to_pylist()], dtype=np.int64)
+        np.add.at(debits, (rows, cols), mine["debits"].to_numpy())
+        np.add.at(credits, (rows, cols), mine["credits"].to_numpy())
+    return debits, credits
+
+
+def _user(company: CompanyMaster, persona: str) -> tuple[str, str]:
+    """The first user of a persona (the close is run by the same people every period)."""
+    p = len(PERSONAS) if persona == AUTOMATED_PERSONA else PERSONAS.index(persona)
+    if company.persona_sizes[p] == 0:
+        p = len(PERSONAS)
+        persona = AUTOMATED_PERSONA
+    return company.user_ids[int(company.user_lookup[company.persona_offsets[p]])], persona
+
+
+def _year_ends(company: CompanyMaster) -> dict[int, int]:
+    """Fiscal year -> index of its last period, for years whose last day is in the window."""
+    out: dict[int, int] = {}
+    for k, p in enumerate(company.periods):
+        month_end = (p.first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        if p.fiscal_period == 12 and p.stop == month_end:
+            out[p.fiscal_year] = k
+    return out
+
+
+def close_entries(config: DatasynthConfig, master: Master, sums: pa.Table) -> pa.Table:
+    """Every close entry of the run (journal-line :data:`SCHEMA`, partition columns included),
+    given the summed ledger of the run's journal entries (:data:`balances.SUMS_SCHEMA`)."""
+    pc_config = config.balances.period_close
+    chart = master.chart
+    numbers = chart.numbers
+    index = {a: i for i, a in enumerate(numbers)}
+    pnl = np.array([n[0] >= "4" for n in numbers])
+    retained = chart.account("retained_earnings")
+    accrued = chart.account("accrued_liabilities")
+    tax_expense = chart.account("income_tax_expense")
+    tax_payable = chart.account("income_tax_payable")
+    needs_cc = chart.requires_cost_center
+    out = _Lines()
+    for company in master.companies:
+        finance_cc = next(c for c in company.cost_centers if c.endswith("-FIN"))
+        periods = company.periods
+        debits, credits = _activity(master, company, sums)
+        activity = debits - credits
+        clerk = _user(company, AUTOMATED_PERSONA)
+        controller = _user(company, "controller")
+        # the close's own effect on each account, period by period
+        close = np.zeros_like(activity)
+        year_end = _year_ends(company)
+        for k, period in enumerate(periods):
+            last_day = period.stop - dt.timedelta(days=1)
+            tag = f"PC-{company.code}-{period.fiscal_year:04d}{period.fiscal_period:02d}"
+            if pc_config.accruals:
+                rng = stream(
+                    config.global_.seed,
+                    "period_close",
+                    company.code,
+                    period.fiscal_year,
+                    period.fiscal_period,
+                )
+                lo, hi = pc_config.accrual_rate
+                accounts: list[str] = []
+                amounts: list[int] = []
+                for subtype in ACCRUED_SUBTYPES:
+                    family = list(chart.families.get(f"subtype:{subtype}", ()))
+                    base = int(debits[k, family].sum())
+                    rate = lo + (hi - lo) * rng.random()
+                    unit = company.amount_unit
+                    amount = round(base * rate / unit) * unit
+                    if amount > 0:
+                        accounts.append(numbers[family[0]])
+                        amounts.append(amount)
+                if amounts:
+                    lines = [*accounts, accrued]
+                    signed = [*amounts, -sum(amounts)]
+                    cc = [finance_cc if needs_cc[index[a]] else None for a in lines]
+                    out.entry(
+                        company,
+                        period,
+                        f"{tag}-AC01",
+                        "accrual",
+                        last_day,
+                        clerk,
+                        lines,
+                        signed,
+                        cc,
+                    )
+                    for a, s in zip(lines, signed, strict=True):
+                        close[k, index[a]] += s
+                    if k + 1 < len(periods):
+                        nxt = periods[k + 1]
+                        out.entry(
+                            company,
+                            nxt,
+                            f"{tag}-AV01",
+                            "accrual_reversal",
+                            nxt.first,
+                            clerk,
+                            lines,
+                            [-s for s in signed],
+                            cc,
+                        )
+                        for a, s in zip(lines, signed, strict=True):
+                            close[k + 1, index[a]] -= s
+            if period.fiscal_year in year_end and year_end[period.fiscal_year] == k:
+                in_year = [j for j, p in enumerate(periods) if p.fiscal_year == period.fiscal_year]
+                result = (activity[in_year] + close[in_year]).sum(axis=0)
+                profit = -int(result[pnl].sum())
+                if pc_config.tax_provision and profit > 0:
+                    unit = company.amount_unit
+                    tax = round(profit * pc_config.tax_rate / unit) * unit
+                    if tax > 0:
+                        lines = [tax_expense, tax_payable]
+                        signed = [tax, -tax]
+                        cc = [finance_cc if needs_cc[index[a]] else None for a in lines]
+                        out.entry(
+                            company,
+                            period,
+                            f"{tag}-TX01",
+                            "tax_provision",
+                            last_day,
+                            controller,
+                            lines,
+                            signed,
+                            cc,
+                        )
+                        for a, s in zip(lines, signed, strict=True):
+                            close[k, index[a]] += s
+                            result[index[a]] += s
+                if pc_config.year_end_close:
+                    open_accounts = np.flatnonzero(pnl & (result != 0))
+                    if open_accounts.size:
+                        lines = [numbers[a] for a in open_accounts] + [retained]
+                        signed = [-int(result[a]) for a in open_accounts]
+                        signed.append(-sum(signed))
+                        cc = [finance_cc if needs_cc[index[a]] else None for a in lines]
+                        out.entry(
+                            company,
+                            period,
+                            f"{tag}-YC01",
+                            "year_end_close",
+                            last_day,
+                            controller,
+                            lines,
+                            signed,
+                            cc,
+                        )
+                        for a, s in zip(lines, signed, strict=True):
+                            close[k, index[a]] += s
+    return out.table()
