@@ -149,6 +149,33 @@ def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list
             "or r.posting_date <> a.posting_date + interval 1 day)"
         ),
     }
+    register = root / "subledgers" / "fa_register.parquet"
+    if register.is_file():
+        fa = f"read_parquet('{register}')"
+        # each asset account's balance is the register's carrying cost less accumulated
+        # depreciation on it (software: both on one account), at every period end
+        checks[
+            "fixed assets: company-periods and accounts where the ledger differs from the register"
+        ] = (
+            f"with r as (select company_code, fiscal_year, fiscal_period, gl_account a, "
+            f"carrying_cost v from {fa} union all select company_code, fiscal_year, "
+            f"fiscal_period, accumulated_depreciation_account, -accumulated_depreciation "
+            f"from {fa} where accumulated_depreciation_account is not null), "
+            "e as (select company_code, fiscal_year, fiscal_period, a, sum(v) v from r "
+            "group by all), "
+            f"accounts as (select distinct a from r), "
+            f"t as (select company_code, fiscal_year, fiscal_period, gl_account a, "
+            f"closing_balance v from {tb} where gl_account in (select a from accounts)) "
+            "select 1 from e full join t using (company_code, fiscal_year, fiscal_period, a) "
+            "where coalesce(e.v, 0) <> coalesce(t.v, 0)"
+        )
+        checks["fixed assets: depreciation runs that differ from the register's depreciation"] = (
+            f"with g as (select company_code, fiscal_year, fiscal_period, sum(credit_amount) v "
+            f"from {je} where source = 'period_close' and document_type = 'AF' group by all), "
+            f"r as (select company_code, fiscal_year, fiscal_period, sum(period_depreciation) v "
+            f"from {fa} group by all) select 1 from g full join r using (company_code, "
+            "fiscal_year, fiscal_period) where coalesce(g.v, 0) <> coalesce(r.v, 0)"
+        )
     for message, sql in checks.items():
         n = count(sql)
         if n:
@@ -195,7 +222,8 @@ def verify_flows(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list[st
         problems.append(f"document_references: {dangling} references do not resolve")
     orphans = count(
         f"select count(*) from (select distinct source_document_id s from {je} "
-        "where source_document_id is not null) anti join flow_ids on s = id"
+        "where source_document_id is not null) anti join (select id from flow_ids union all "
+        f"select asset_id from read_parquet('{root}/master_data/fixed_assets.parquet')) on s = id"
     )
     if orphans:
         problems.append(f"journal_entries: {orphans} source documents do not exist")
@@ -217,7 +245,8 @@ def verify_flows(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list[st
         problems.append(f"GR/IR: {grir} fully invoiced orders leave a balance")
     ap = count(
         f"with l as (select vendor_id p, sum(credit_amount - debit_amount) v from {je} where "
-        f"source_document_id is not null and gl_account in {account('ap')} group by 1), "
+        "source_document_id in (select id from flow_ids) "
+        f"and gl_account in {account('ap')} group by 1), "
         f"i as (select vendor_id p, sum(gross_amount) v from {docs('vendor_invoices')} group by 1), "
         f"y as (select vendor_id p, sum(amount + discount_taken) v from {docs('payments')} "
         "group by 1) select count(*) from l full join i using (p) left join y using (p) "

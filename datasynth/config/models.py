@@ -745,13 +745,30 @@ class PeriodCloseConfig(_Strict):
         return v
 
 
+class FixedAssetsConfig(_Strict):
+    """Asset accounting from the fixed-asset register: acquisitions, monthly depreciation
+    runs and disposals, so the ledger's asset accounts equal the register."""
+
+    enabled: bool = True
+    #: share of assets disposed of per year
+    disposal_rate: Probability = 0.05
+    #: days from an acquisition in the window to its payment
+    payment_days: int = Field(default=30, ge=0, le=365)
+
+
 class BalancesConfig(_Strict):
-    """Opening balances, trial balances reduced from the written journal entries, and the
-    period-close entries generated from them."""
+    """Opening balances, trial balances reduced from the written journal entries, asset
+    accounting and the period-close entries generated from them."""
 
     enabled: bool = True
     opening: OpeningBalancesConfig = OpeningBalancesConfig()
+    fixed_assets: FixedAssetsConfig = FixedAssetsConfig()
     period_close: PeriodCloseConfig = PeriodCloseConfig()
+
+    @property
+    def asset_accounting(self) -> bool:
+        """Whether the register drives the asset accounts (balances and fixed assets on)."""
+        return self.enabled and self.fixed_assets.enabled
 
 
 class DatasynthConfig(_Strict):

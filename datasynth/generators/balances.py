@@ -26,6 +26,7 @@ from datasynth.config.models import DatasynthConfig
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
 from datasynth.core.reference import load
 from datasynth.core.seeding import stream
+from datasynth.generators.asset_accounting import asset_register, opening_register_balances
 from datasynth.generators.chart_of_accounts import ChartOfAccounts
 from datasynth.generators.master import Master
 
@@ -115,7 +116,9 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
     """Signed opening balance (minor units, debit positive) per account of one company.
 
     Total assets are ``balances.opening.total_assets`` (group currency, scaled to the
-    company's currency) varied by up to ``balances.opening.variation`` either way.
+    company's currency) varied by up to ``balances.opening.variation`` either way; with asset
+    accounting the fixed-asset and software accounts hold the register's opening values
+    instead, and retained earnings take the difference.
     """
     o = config.balances.opening
     company = master.companies[company_index]
@@ -145,6 +148,13 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
         amounts[account] = amounts.get(account, 0) - value
     for account, value in _split(total - liabilities, blocks["equity"], unit, "300200").items():
         amounts[account] = amounts.get(account, 0) - value
+    if config.balances.asset_accounting:
+        # fixed assets and software come from the register; retained earnings absorb the
+        # difference to the industry mix so the entry still balances
+        register = opening_register_balances(asset_register(config, master, company_index))
+        for account, value in register.items():
+            amounts["300200"] -= value - amounts.get(account, 0)
+            amounts[account] = value
     missing = sorted(set(amounts) - set(master.chart.numbers))
     if missing:
         raise KeyError(f"opening balances name accounts missing from the chart: {missing}")

@@ -79,19 +79,25 @@ def flow_share(config: DatasynthConfig) -> float:
     return share
 
 
-def replaced_templates(master: Master, company_index: int) -> np.ndarray | None:
-    """Templates whose entries come from flows in this company (None: flows are off)."""
-    if master.flows is None:
-        return None
-    fc = master.flows[company_index]
+def replaced_templates(
+    config: DatasynthConfig, master: Master, company_index: int
+) -> np.ndarray | None:
+    """Templates whose entries come from flows in this company, or from asset accounting
+    (every A2R template: acquisitions, depreciation and disposals follow the register).
+    None when neither replaces anything."""
     posting = master.posting
-    mask = posting.flow_templates.copy()
     process = np.array([name.split(":")[0] for name in posting.template_names])
-    if not fc.can_purchase:
-        mask &= process != "P2P"
-    if not fc.can_sell:
-        mask &= process != "O2C"
-    return mask
+    mask = np.zeros(len(posting.template_names), dtype=bool)
+    if master.flows is not None:
+        fc = master.flows[company_index]
+        mask |= posting.flow_templates
+        if not fc.can_purchase:
+            mask &= process != "P2P"
+        if not fc.can_sell:
+            mask &= process != "O2C"
+    if config.balances.asset_accounting:
+        mask |= process == "A2R"
+    return mask if mask.any() else None
 
 
 def _role(master: Master, role: str) -> int:
@@ -108,9 +114,9 @@ def generate_block_tables(
 ) -> dict[str, pa.Table]:
     """``journal_entries`` (with fiscal year and period columns; flow entries may post in later
     periods) and, when flows are on, every ``document_flows`` table of the block."""
-    replaced = replaced_templates(master, block.company_index)
+    replaced = replaced_templates(config, master, block.company_index)
     direct, left = generate_direct_entries(config, master, block, replaced)
-    if replaced is None:
+    if master.flows is None:
         return {JOURNAL_ENTRIES: direct}
     assert master.flows is not None
     fc = master.flows[block.company_index]

@@ -13,38 +13,29 @@ company and period draws from its own stream):
 * **Year-end closing**: every income-statement account's balance of the fiscal year is moved
   to retained earnings, so the last period closes with the income statement at zero.
 
-Close entries carry source ``period_close`` and their own document types (:data:`DOCUMENT_TYPES`).
+Close entries carry source ``period_close`` and their own document types (:data:`POSTINGS`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasynth.config.models import PERSONAS, DatasynthConfig
-from datasynth.core.calendars import FiscalPeriod
-from datasynth.core.money import decimal_from_minor
 from datasynth.core.seeding import stream
-from datasynth.generators.journal_entries import SCHEMA
+from datasynth.generators.ledger_lines import LedgerLines, Posting
 from datasynth.generators.master import AUTOMATED_PERSONA, CompanyMaster, Master
 
 SOURCE = "period_close"
-#: document type of each kind of close entry
-DOCUMENT_TYPES = {
-    "accrual": "AC",
-    "accrual_reversal": "AV",
-    "tax_provision": "TX",
-    "year_end_close": "YC",
-}
-TEMPLATES = {
-    "accrual": "R2R: Period-end accrual",
-    "accrual_reversal": "R2R: Accrual reversal",
-    "tax_provision": "R2R: Income tax provision",
-    "year_end_close": "R2R: Year-end closing",
+#: each kind of close entry: its document type and posting template
+POSTINGS = {
+    "accrual": Posting("AC", "R2R: Period-end accrual", SOURCE, "R2R"),
+    "accrual_reversal": Posting("AV", "R2R: Accrual reversal", SOURCE, "R2R"),
+    "tax_provision": Posting("TX", "R2R: Income tax provision", SOURCE, "R2R"),
+    "year_end_close": Posting("YC", "R2R: Year-end closing", SOURCE, "R2R"),
 }
 #: expense subtypes whose services are accrued at period end (the accrual template's accounts)
 ACCRUED_SUBTYPES = (
@@ -57,69 +48,6 @@ ACCRUED_SUBTYPES = (
     "marketing",
     "insurance",
 )
-_SECOND = 1000  # timestamp("ms")
-
-
-@dataclass
-class _Lines:
-    """Close entries of one run, line by line (a few per account and period: not a hot path)."""
-
-    columns: dict[str, list[object]] = field(default_factory=lambda: {f.name: [] for f in SCHEMA})
-
-    def entry(
-        self,
-        company: CompanyMaster,
-        period: FiscalPeriod,
-        document_id: str,
-        kind: str,
-        day: dt.date,
-        user: tuple[str, str],
-        accounts: list[str],
-        signed: list[int],
-        cost_center: list[str | None],
-    ) -> None:
-        """One balanced entry: ``signed`` amounts are debit positive and sum to zero."""
-        assert sum(signed) == 0, "a close entry must balance"
-        c = self.columns
-        created = dt.datetime.combine(day, dt.time(22 if user[1] == AUTOMATED_PERSONA else 18))
-        for k, (account, amount, cc) in enumerate(zip(accounts, signed, cost_center, strict=True)):
-            c["document_id"].append(document_id)
-            c["company_code"].append(company.code)
-            c["fiscal_year"].append(period.fiscal_year)
-            c["fiscal_period"].append(period.fiscal_period)
-            c["posting_date"].append(day)
-            c["document_date"].append(day)
-            c["created_at"].append(created)
-            c["document_type"].append(DOCUMENT_TYPES[kind])
-            c["currency"].append(company.currency)
-            c["source"].append(SOURCE)
-            c["business_process"].append("R2R")
-            c["posting_template"].append(TEMPLATES[kind])
-            c["created_by"].append(user[0])
-            c["user_persona"].append(user[1])
-            c["line_number"].append(k + 1)
-            c["gl_account"].append(account)
-            c["debit_amount"].append(max(amount, 0))
-            c["credit_amount"].append(max(-amount, 0))
-            c["cost_center"].append(cc)
-            c["vendor_id"].append(None)
-            c["customer_id"].append(None)
-            c["source_document_id"].append(None)
-            c["is_anomaly"].append(False)
-            c["is_fraud"].append(False)
-
-    def table(self) -> pa.Table:
-        c = self.columns
-        arrays = []
-        for f in SCHEMA:
-            values = c[f.name]
-            if f.name in ("debit_amount", "credit_amount"):
-                arrays.append(decimal_from_minor(np.asarray(values, dtype=np.int64)))
-            elif pa.types.is_dictionary(f.type):
-                arrays.append(pa.array(values, pa.string()).dictionary_encode())
-            else:
-                arrays.append(pa.array(values, f.type))
-        return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
 def _activity(
@@ -172,7 +100,7 @@ def close_entries(config: DatasynthConfig, master: Master, sums: pa.Table) -> pa
     tax_expense = chart.account("income_tax_expense")
     tax_payable = chart.account("income_tax_payable")
     needs_cc = chart.requires_cost_center
-    out = _Lines()
+    out = LedgerLines()
     for company in master.companies:
         finance_cc = next(c for c in company.cost_centers if c.endswith("-FIN"))
         periods = company.periods
@@ -214,7 +142,7 @@ def close_entries(config: DatasynthConfig, master: Master, sums: pa.Table) -> pa
                         company,
                         period,
                         f"{tag}-AC01",
-                        "accrual",
+                        POSTINGS["accrual"],
                         last_day,
                         clerk,
                         lines,
@@ -229,7 +157,7 @@ def close_entries(config: DatasynthConfig, master: Master, sums: pa.Table) -> pa
                             company,
                             nxt,
                             f"{tag}-AV01",
-                            "accrual_reversal",
+                            POSTINGS["accrual_reversal"],
                             nxt.first,
                             clerk,
                             lines,
@@ -253,7 +181,7 @@ def close_entries(config: DatasynthConfig, master: Master, sums: pa.Table) -> pa
                             company,
                             period,
                             f"{tag}-TX01",
-                            "tax_provision",
+                            POSTINGS["tax_provision"],
                             last_day,
                             controller,
                             lines,
@@ -274,7 +202,7 @@ def close_entries(config: DatasynthConfig, master: Master, sums: pa.Table) -> pa
                             company,
                             period,
                             f"{tag}-YC01",
-                            "year_end_close",
+                            POSTINGS["year_end_close"],
                             last_day,
                             controller,
                             lines,

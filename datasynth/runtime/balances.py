@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datasynth.config.models import DatasynthConfig
 from datasynth.core.blocks import Block
+from datasynth.generators.asset_accounting import asset_entries, asset_register, register_table
 from datasynth.generators.balances import (
     combine_sums,
     ledger_sums,
@@ -30,13 +32,12 @@ from datasynth.generators.master import Master
 from datasynth.generators.period_close import close_entries
 from datasynth.runtime.blocks import by_period
 from datasynth.runtime.plan import JOURNAL_ENTRIES
-from datasynth.sinks.files import file_suffix, read_table, write_table
+from datasynth.sinks.files import FileRecord, file_suffix, read_table, write_table
 
 #: partial sums combined per task of the reduction tree
 FAN_IN = 16
 #: the ``block`` of files written by the close stage (no plan block writes them)
 CLOSE_BLOCK = -1
-BALANCE_TABLES = ("opening_balances", "trial_balances")
 _PERIOD = re.compile(r"fiscal_year=(\d{4})/fiscal_period=(\d{2})/")
 _COLUMNS = ["gl_account", "debit_amount", "credit_amount"]
 _FILE_SCHEMA = pa.schema([f for f in JOURNAL_SCHEMA if f.name not in PARTITION_COLUMNS])
@@ -80,35 +81,69 @@ def close_path(config: DatasynthConfig, period: tuple[int, int]) -> str:
 def write_period_close(
     config: DatasynthConfig, master: Master, root: str, sums: pa.Table
 ) -> dict[str, Any]:
-    """Generate the close entries from the summed ledger and write them into the periods they
-    post in (``close`` files beside the blocks' parts). The record carries their sums."""
+    """The stage after the reduction: asset accounting (acquisitions, depreciation runs,
+    disposals) and the period-close entries, generated from the summed ledger and written into
+    the periods they post in (``close`` files beside the blocks' parts), plus the fixed-asset
+    subledger. The record carries the sums of the entries it wrote."""
     o = config.output
-    table = close_entries(config, master, sums)
-    records = []
-    parts = []
-    for period, part in by_period(table):
-        records.append(
-            write_table(
-                part,
-                Path(root),
-                close_path(config, period),
-                table_name=JOURNAL_ENTRIES,
-                block=CLOSE_BLOCK,
-                fmt=o.format,
-                compression=o.compression,
-                compression_level=o.compression_level,
-            )
+    out = Path(root)
+    entries = []
+    subledgers: dict[str, pa.Table] = {}
+    if config.balances.asset_accounting:
+        registers = [asset_register(config, master, i) for i in range(len(master.companies))]
+        assets, run = asset_entries(config, master, registers)
+        entries.append(assets)
+        subledgers = {"fa_register": register_table(registers), "depreciation": run}
+        sums = combine_sums(sums, table_sums(assets))
+    if config.balances.period_close.enabled:
+        entries.append(close_entries(config, master, sums))
+    table = pa.concat_tables(entries) if entries else JOURNAL_SCHEMA.empty_table()
+
+    def write(table: pa.Table, path: str, name: str, block: int) -> FileRecord:
+        return write_table(
+            table,
+            out,
+            path,
+            table_name=name,
+            block=block,
+            fmt=o.format,
+            compression=o.compression,
+            compression_level=o.compression_level,
         )
-        company = part["company_code"]
-        for code in sorted(set(company.to_pylist())):
-            mine = part.filter(pa.compute.equal(company.cast(pa.string()), code))
-            parts.append(ledger_sums(mine, code, *period))
+
+    records = [
+        write(part, close_path(config, period), JOURNAL_ENTRIES, CLOSE_BLOCK)
+        for period, part in by_period(table)
+    ]
+    suffix = file_suffix(o.format, o.compression)
+    records += [write(t, f"subledgers/{name}{suffix}", name, 0) for name, t in subledgers.items()]
     return {
         "files": [r.to_json() for r in records],
         "rows": sum(r.rows for r in records),
         "skipped": False,
-        "sums": combine_sums(*parts),
+        "sums": table_sums(table),
     }
+
+
+def table_sums(table: pa.Table) -> pa.Table:
+    """Sums per company, period and account of journal lines held in memory."""
+    parts = []
+    if table.num_rows == 0:
+        return combine_sums()
+    keys = pa.table(
+        {
+            "c": table["company_code"].cast(pa.string()),
+            "y": table["fiscal_year"],
+            "p": table["fiscal_period"],
+        }
+    )
+    for row in keys.group_by(["c", "y", "p"]).aggregate([]).to_pylist():
+        mask = pc.and_(
+            pc.and_(pc.equal(keys["c"], row["c"]), pc.equal(keys["y"], row["y"])),
+            pc.equal(keys["p"], row["p"]),
+        )
+        parts.append(ledger_sums(table.filter(mask), row["c"], row["y"], row["p"]))
+    return combine_sums(*parts)
 
 
 def write_balances(

@@ -105,7 +105,7 @@ def build_graph(
         journal_keys = keys[len(plan.master_tables) :]
         total = reduction_graph(graph, names.balances, config, plan.blocks, journal_keys, root)
         close: Any = None
-        if config.balances.period_close.enabled:
+        if config.balances.period_close.enabled or config.balances.asset_accounting:
             # close entries depend on the balances: generated after the reduction
             graph[names.period_close] = (write_period_close, config, names.master, root, total)
             finals.append(names.period_close)

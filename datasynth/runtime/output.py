@@ -23,7 +23,13 @@ from datasynth.runtime.plan import Plan
 
 MANIFEST = "manifest.json"
 #: tables written after the blocks (rebuilt on every run, never resumed)
-OUTPUT_ONLY_TABLES = ("ocel", "opening_balances", "trial_balances")
+OUTPUT_ONLY_TABLES = (
+    "ocel",
+    "opening_balances",
+    "trial_balances",
+    "fa_register",
+    "depreciation",
+)
 #: entries of an output directory that datasynth creates and may remove on overwrite
 MANAGED = (
     MANIFEST,
@@ -33,6 +39,7 @@ MANAGED = (
     "document_flows",
     "process_mining",
     "balances",
+    "subledgers",
 )
 _VERSIONED = (
     "datasynth",

@@ -21,11 +21,14 @@ from conftest import small_config
 
 import datasynth
 from datasynth.core.money import decimal_from_minor
+from datasynth.generators.asset_accounting import REGISTER_ACCOUNTS
 from datasynth.generators.balances import combine_sums, ledger_sums, opening_amounts
 from datasynth.generators.master import build_master
 from datasynth.runtime.plan import build_plan
 
 V3 = "companies.1.fiscal_year_variant=V3"
+#: enough disposals in four months to check them
+DISPOSALS = "balances.fixed_assets.disposal_rate=0.6"
 SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "verify_output.py"
 
 
@@ -37,7 +40,7 @@ def cents(values: pd.Series) -> pd.Series:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("balances") / "out"
     # company 2000 on an April-March fiscal year: its FY2023 ends inside the window
-    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", V3))
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", V3, DISPOSALS))
     return out
 
 
@@ -153,10 +156,22 @@ def test_opening_balance_sheet_follows_the_industry(tmp_path: Path) -> None:
         ("technology", 0.60, 0.25),
         ("financial_services", 0.70, 0.70),
     ):
-        config = small_config(tmp_path, f"global.industry={industry}")
+        # the industry mix alone: without the register deciding the asset accounts
+        config = small_config(
+            tmp_path, f"global.industry={industry}", "balances.fixed_assets.enabled=false"
+        )
         master = build_master(config)
+        with_register = small_config(tmp_path, f"global.industry={industry}")
         for ci, company in enumerate(master.companies):
             amounts = opening_amounts(config, master, ci)
+            registered = opening_amounts(with_register, master, ci)
+            assert sum(registered.values()) == 0
+            changed = {
+                a for a in set(amounts) | set(registered) if amounts.get(a) != registered.get(a)
+            }
+            # only the register's accounts and retained earnings (which balances) move
+            assert changed - {"300200"} <= set(REGISTER_ACCOUNTS)
+            assert "140100" in changed
             assert sum(amounts.values()) == 0
             assets = sum(v for a, v in amounts.items() if a[0] == "1")
             target = 10_000_000 * 100 * company.amount_scale
@@ -198,7 +213,9 @@ def test_sums_are_exact_and_independent_of_grouping() -> None:
 
 def test_text_output_gives_the_same_trial_balances(run: Path, tmp_path: Path) -> None:
     out = tmp_path / "csv"
-    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "output.format=csv", V3))
+    datasynth.generate(
+        small_config(out, "runtime.scheduler=synchronous", "output.format=csv", V3, DISPOSALS)
+    )
     text = pa.csv.read_csv(out / "balances" / "trial_balances.csv").to_pandas()
     parquet = pq.read_table(run / "balances" / "trial_balances.parquet").to_pandas()
     assert len(text) == len(parquet)
@@ -294,8 +311,8 @@ def close_lines(run: Path) -> pd.DataFrame:
 
 
 def test_close_entries_carry_their_own_source_and_types(close_lines: pd.DataFrame) -> None:
-    assert set(close_lines["document_type"]) >= {"AC", "AV", "YC"}
-    assert set(close_lines["document_type"]) <= {"AC", "AV", "TX", "YC"}
+    assert set(close_lines["document_type"]) >= {"AC", "AV", "AF", "YC"}
+    assert set(close_lines["document_type"]) <= {"AC", "AV", "AF", "TX", "YC"}
     assert (close_lines.groupby("document_id")["signed"].sum() == 0).all()
     assert close_lines["document_id"].str.startswith("PC-").all()
 
@@ -389,3 +406,137 @@ def test_tax_provision_and_closing_by_hand(tmp_path: Path) -> None:
     assert "TX" not in set(loss["document_type"].astype(str))
     re = loss[loss["gl_account"].astype(str) == "300200"]
     assert cents(re["debit_amount"]).sum() == 40_000_000
+
+
+# --- asset accounting -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def register(run: Path) -> pd.DataFrame:
+    frame = pq.read_table(run / "subledgers" / "fa_register.parquet").to_pandas()
+    for column in (
+        "carrying_cost",
+        "accumulated_depreciation",
+        "net_book_value",
+        "period_depreciation",
+    ):
+        frame[column] = cents(frame[column])
+    return frame
+
+
+def test_asset_accounts_equal_the_register_at_every_period_end(
+    register: pd.DataFrame, tb: pd.DataFrame
+) -> None:
+    keys = ["company_code", "fiscal_year", "fiscal_period"]
+    cost = register.groupby([*keys, "gl_account"])["carrying_cost"].sum()
+    contra = register.dropna(subset=["accumulated_depreciation_account"])
+    contra = -contra.groupby([*keys, "accumulated_depreciation_account"])[
+        "accumulated_depreciation"
+    ].sum()
+    contra.index = contra.index.set_names("gl_account", level=3)
+    expected = cost.add(contra, fill_value=0)
+    accounts = set(expected.index.get_level_values("gl_account"))
+    assert {"140100", "140200", "150100", "160000"} <= accounts
+    ledger = tb[tb["gl_account"].isin(accounts)].set_index([*keys, "gl_account"])["closing_balance"]
+    joined = pd.concat([expected.rename("register"), ledger.rename("ledger")], axis=1).fillna(0)
+    assert len(joined) >= 8 * len(accounts) - 8
+    assert (joined["register"] == joined["ledger"]).all()
+    # every period end of both companies is in the register
+    assert register.groupby("company_code")["fiscal_period"].nunique().min() == 4
+
+
+def test_depreciation_runs_post_what_the_register_depreciates(
+    run: Path, register: pd.DataFrame, close_lines: pd.DataFrame
+) -> None:
+    runs = close_lines[close_lines["document_type"] == "AF"]
+    keys = ["company_code", "fiscal_year", "fiscal_period"]
+    posted = -runs[runs["signed"] < 0].groupby(keys)["signed"].sum()
+    expected = register.groupby(keys)["period_depreciation"].sum()
+    assert len(posted) == 8
+    assert (posted.sort_index() == expected[expected > 0].sort_index()).all()
+    detail = pq.read_table(run / "subledgers" / "depreciation.parquet").to_pandas()
+    assert (cents(detail["amount"]) > 0).all()
+    per_doc = detail.assign(a=cents(detail["amount"])).groupby("document_id")["a"].sum()
+    assert (per_doc == (-runs[runs["signed"] < 0].groupby("document_id")["signed"].sum())).all()
+    assert set(detail["depreciation_method"]) >= {"straight_line", "declining_balance"}
+
+
+def test_disposals_clear_the_asset_and_book_the_gain_or_loss(
+    ledger_lines: pd.DataFrame, register: pd.DataFrame
+) -> None:
+    disposals = ledger_lines[ledger_lines["posting_template"] == "A2R: Asset disposal"]
+    gone = register[register["status"] == "disposed"].set_index("asset_id")
+    assert disposals["document_id"].nunique() == len(gone) >= 3
+    for asset, lines in disposals.groupby("source_document_id"):
+        row = gone.loc[asset]
+        by = lines.groupby("gl_account")["signed"].sum()
+        assert by["100100"] == cents(pd.Series([row["disposal_proceeds"]])).iloc[0]
+        assert by[row["gl_account"]] < 0
+        gain = by.get("710300", 0)
+        loss = by.get("640200", 0)
+        cost = -by[row["gl_account"]]
+        cleared = (
+            by.get(row["accumulated_depreciation_account"], 0)
+            if row["accumulated_depreciation_account"]
+            else 0
+        )
+        # software's amortisation sits on its asset account: the credit is the book value
+        assert by["100100"] - (cost - cleared) == -(gain + loss)
+
+
+def test_acquisitions_are_paid_and_no_standalone_asset_entries_remain(
+    ledger_lines: pd.DataFrame,
+) -> None:
+    a2r = ledger_lines[ledger_lines["business_process"] == "A2R"]
+    assert set(a2r["posting_template"]) <= {
+        "A2R: Asset acquisition",
+        "A2R: Asset acquisition payment",
+        "A2R: Depreciation run",
+        "A2R: Asset disposal",
+    }
+    bought = a2r[
+        (a2r["posting_template"] == "A2R: Asset acquisition") & (a2r["gl_account"] == "200000")
+    ]
+    paid = a2r[
+        (a2r["posting_template"] == "A2R: Asset acquisition payment")
+        & (a2r["gl_account"] == "200000")
+    ]
+    assert len(bought) >= 2
+    assert bought["vendor_id"].notna().all()
+    merged = bought.merge(paid, on="source_document_id", suffixes=("", "_paid"))
+    assert len(merged) >= 1
+    assert ((merged["posting_date_paid"] - merged["posting_date"]).dt.days == 30).all()
+    assert (merged["signed"] == -merged["signed_paid"]).all()
+    assert (merged["vendor_id"] == merged["vendor_id_paid"]).all()
+
+
+@pytest.fixture(scope="module")
+def ledger_lines(run: Path) -> pd.DataFrame:
+    frame = (
+        ds.dataset(run / "journal_entries", format="parquet", partitioning="hive")
+        .to_table(filter=ds.field("business_process") == "A2R")
+        .to_pandas()
+    )
+    for column in ("gl_account", "posting_template", "business_process"):
+        frame[column] = frame[column].astype(str)
+    frame["posting_date"] = pd.to_datetime(frame["posting_date"])
+    frame["signed"] = cents(frame["debit_amount"]) - cents(frame["credit_amount"])
+    return frame
+
+
+def test_an_altered_register_fails_the_checks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    record = next(f for f in manifest["files"] if f["table"] == "fa_register")
+    table = pq.read_table(out / record["path"])
+    column = table.schema.get_field_index("accumulated_depreciation")
+    values = table["accumulated_depreciation"].to_pylist()
+    values[len(values) // 2] += Decimal("0.01")
+    table = table.set_column(
+        column, table.field(column), pa.array(values, table.field(column).type)
+    )
+    _rewrite(out, record, table, manifest)
+    bad = _verify(out)
+    assert bad.returncode == 1
+    assert "ledger differs from the register" in bad.stderr

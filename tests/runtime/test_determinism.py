@@ -130,5 +130,5 @@ def test_golden_block_checksum() -> None:
     assert digest == GOLDEN_SHA256
 
 
-GOLDEN_ROWS = 277
-GOLDEN_SHA256 = "b0987a9db255940438a72e4b4e149684cc0bfedc6cc9f65e82d6fc17a3ee681d"
+GOLDEN_ROWS = 275
+GOLDEN_SHA256 = "2d64dd4cb95f540dc9464467031390a1dd640f19ae5e22b5acf5773b15cd32ea"

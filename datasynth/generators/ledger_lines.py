@@ -1,0 +1,95 @@
+"""A small builder of balanced journal entries for the stages that post a few entries per
+company and period (asset accounting, period close). Not a hot path: lines are appended one
+by one and turned into one Arrow table with the journal-entry schema at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from datasynth.core.calendars import FiscalPeriod
+from datasynth.core.money import decimal_from_minor
+from datasynth.generators.journal_entries import SCHEMA
+from datasynth.generators.master import AUTOMATED_PERSONA, CompanyMaster
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What an entry is: its document type, template, source and business process."""
+
+    document_type: str
+    template: str
+    source: str
+    process: str
+
+
+@dataclass
+class LedgerLines:
+    """Entries appended one at a time; :meth:`table` gives them as journal lines."""
+
+    columns: dict[str, list[object]] = field(default_factory=lambda: {f.name: [] for f in SCHEMA})
+
+    def entry(
+        self,
+        company: CompanyMaster,
+        period: FiscalPeriod,
+        document_id: str,
+        posting: Posting,
+        day: dt.date,
+        user: tuple[str, str],
+        accounts: list[str],
+        signed: list[int],
+        cost_center: list[str | None],
+        vendor: tuple[str, str] | None = None,
+        source_document: str | None = None,
+    ) -> None:
+        """One entry: ``signed`` amounts (minor units, debit positive) must sum to zero.
+        ``vendor`` is ``(account, vendor_id)``: the vendor is named on that account's lines."""
+        if sum(signed) != 0:
+            raise ValueError(f"entry {document_id} does not balance: {signed}")
+        c = self.columns
+        # batch jobs run at night, people close the books in the evening
+        created = dt.datetime.combine(day, dt.time(22 if user[1] == AUTOMATED_PERSONA else 18))
+        for k, (account, amount, cc) in enumerate(zip(accounts, signed, cost_center, strict=True)):
+            c["document_id"].append(document_id)
+            c["company_code"].append(company.code)
+            c["fiscal_year"].append(period.fiscal_year)
+            c["fiscal_period"].append(period.fiscal_period)
+            c["posting_date"].append(day)
+            c["document_date"].append(day)
+            c["created_at"].append(created)
+            c["document_type"].append(posting.document_type)
+            c["currency"].append(company.currency)
+            c["source"].append(posting.source)
+            c["business_process"].append(posting.process)
+            c["posting_template"].append(posting.template)
+            c["created_by"].append(user[0])
+            c["user_persona"].append(user[1])
+            c["line_number"].append(k + 1)
+            c["gl_account"].append(account)
+            c["debit_amount"].append(max(amount, 0))
+            c["credit_amount"].append(max(-amount, 0))
+            c["cost_center"].append(cc)
+            c["vendor_id"].append(
+                vendor[1] if vendor is not None and account == vendor[0] else None
+            )
+            c["customer_id"].append(None)
+            c["source_document_id"].append(source_document)
+            c["is_anomaly"].append(False)
+            c["is_fraud"].append(False)
+
+    def table(self) -> pa.Table:
+        c = self.columns
+        arrays = []
+        for f in SCHEMA:
+            values = c[f.name]
+            if f.name in ("debit_amount", "credit_amount"):
+                arrays.append(decimal_from_minor(np.asarray(values, dtype=np.int64)))
+            elif pa.types.is_dictionary(f.type):
+                arrays.append(pa.array(values, pa.string()).dictionary_encode())
+            else:
+                arrays.append(pa.array(values, f.type))
+        return pa.Table.from_arrays(arrays, schema=SCHEMA)
