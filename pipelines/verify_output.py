@@ -176,6 +176,41 @@ def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list
             f"from {fa} group by all) select 1 from g full join r using (company_code, "
             "fiscal_year, fiscal_period) where coalesce(g.v, 0) <> coalesce(r.v, 0)"
         )
+    items_dir = root / "subledgers" / "ar_open_items"
+    if items_dir.is_dir():
+        items = (
+            f"(select * from read_parquet('{root}/subledgers/ar_open_items/*.parquet') union all "
+            f"select * from read_parquet('{root}/subledgers/ap_open_items/*.parquet'))"
+        )
+        ar_ap = f"(select account_number from {coa} where control_role in ('ar', 'ap'))"
+        checks["open items: company-periods where AR or AP differs from its open items"] = (
+            f"with s as (select company_code, fiscal_year, fiscal_period, gl_account, "
+            f"sum(balance) v from {items} group by all), t as (select company_code, "
+            f"fiscal_year, fiscal_period, gl_account, closing_balance v from {tb} "
+            f"where gl_account in {ar_ap}) select 1 from s full join t using (company_code, "
+            "fiscal_year, fiscal_period, gl_account) where coalesce(s.v, 0) <> coalesce(t.v, 0)"
+        )
+        # every item of the ledger (the opening items aside, which the opening entry carries
+        # as one line per account) is listed at each period end while its lines do not net out
+        checks["open items: items listed or missing against their journal lines"] = (
+            f"with ends as (select distinct company_code, fiscal_year, fiscal_period, period_end "
+            f"from {tb}), l as (select company_code, gl_account, clearing_reference i, "
+            f"posting_date d, debit_amount - credit_amount v from {je} "
+            "where clearing_reference is not null and clearing_reference not like 'OI-%'), "
+            "c as (select e.company_code, e.fiscal_year, e.fiscal_period, l.gl_account, l.i, "
+            "sum(l.v) v from ends e join l on l.company_code = e.company_code "
+            "and l.d <= e.period_end group by all having sum(l.v) <> 0), "
+            f"o as (select company_code, fiscal_year, fiscal_period, gl_account, item_id i, "
+            f"balance v from {items} where item_id not like 'OI-%') "
+            "select 1 from c full join o using (company_code, fiscal_year, fiscal_period, "
+            "gl_account, i) where coalesce(c.v, 0) <> coalesce(o.v, 0)"
+        )
+        checks["open items: aging buckets that disagree with days past due"] = (
+            f"select 1 from {items} where aging_bucket <> case when days_past_due <= 0 then "
+            "'current' when days_past_due <= 30 then '1-30' when days_past_due <= 60 then "
+            "'31-60' when days_past_due <= 90 then '61-90' else 'over_90' end "
+            "or days_past_due <> period_end - due_date"
+        )
     for message, sql in checks.items():
         n = count(sql)
         if n:

@@ -365,6 +365,7 @@ def asset_entries(
                 cc(lines, centers[a]),
                 vendor=(ap, vendors[a]),
                 source_document=ids[a],
+                item=(f"{tag}-AA", _day(day + fa.payment_days)),
             )
             pay_day = day + fa.payment_days
             if pay_day < period_stop[-1]:
@@ -382,6 +383,7 @@ def asset_entries(
                     cc(lines, centers[a]),
                     vendor=(ap, vendors[a]),
                     source_document=ids[a],
+                    item=(f"{tag}-AA", _day(pay_day)),
                 )
         for k, period in enumerate(periods):
             rows = np.flatnonzero(reg.depreciation[:, k] > 0)

@@ -100,6 +100,13 @@ def replaced_templates(
     return mask if mask.any() else None
 
 
+def open_item_accounts(master: Master) -> np.ndarray:
+    """Mask over the chart: the AP and AR reconciliation accounts, kept by open item."""
+    mask = np.zeros(len(master.chart.numbers), dtype=bool)
+    mask[[_role(master, "ap"), _role(master, "ar")]] = True
+    return mask
+
+
 def _role(master: Master, role: str) -> int:
     chart = master.chart
     return chart.numbers.index(chart.account(role))
@@ -220,6 +227,7 @@ def generate_block_tables(
         cost_centers=company.cost_centers,
         cost_center_cdf=dist.cdf(cost_center_weights()),
         requires_cost_center=master.chart.requires_cost_center,
+        open_item_accounts=open_item_accounts(master),
     )
     for flows in (p2p_flows, o2c_flows):
         if flows is not None:

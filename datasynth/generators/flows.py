@@ -264,6 +264,9 @@ class Postings:
     accounts: np.ndarray
     amounts: np.ndarray
     manual: bool = False
+    #: per document: the open item its AP/AR lines belong to or clear, and that item's due day
+    clearing: pa.Array | None = None
+    due_day: np.ndarray | None = None
     first_row: int = field(default=-1)
 
     def __post_init__(self) -> None:
@@ -337,8 +340,11 @@ def flow_journal_lines(
     cost_centers: Sequence[str],
     cost_center_cdf: np.ndarray,
     requires_cost_center: np.ndarray,
+    open_item_accounts: np.ndarray,
 ) -> pa.Table:
-    """The journal lines of every flow posting, with the columns of ``schema``."""
+    """The journal lines of every flow posting, with the columns of ``schema``.
+    ``open_item_accounts`` masks the accounts (AP, AR) whose lines carry the posting's open
+    item (``clearing_reference``) and due date."""
     postings = [p for p in postings if p.count]
     if not postings:
         return schema.empty_table()
@@ -357,6 +363,12 @@ def flow_journal_lines(
     manual = np.concatenate([np.full(p.count, p.manual) for p in postings])
     ids = pa.concat_arrays([entry_ids(ctx, p) for p in postings])
     source_ids = pa.concat_arrays([p.source_document_id for p in postings])
+    clearing_ids = pa.concat_arrays(
+        [p.clearing if p.clearing is not None else pa.nulls(p.count, pa.string()) for p in postings]
+    )
+    due_day = np.concatenate(
+        [p.due_day if p.due_day is not None else np.full(p.count, -1) for p in postings]
+    )
     vendor = np.concatenate(
         [p.partner if p.partner_prefix == "V" else np.full(p.count, -1) for p in postings]
     )
@@ -368,7 +380,19 @@ def flow_journal_lines(
     # order): the writer then cuts one file per period without copying
     year, period = ctx.fiscal(day)
     perm = np.argsort(year.astype(np.int64) * 100 + period, kind="stable")
-    amounts, accounts, day, document_day, template, manual, vendor, customer, year, period = (
+    (
+        amounts,
+        accounts,
+        day,
+        document_day,
+        template,
+        manual,
+        vendor,
+        customer,
+        year,
+        period,
+        due_day,
+    ) = (
         x[perm]
         for x in (
             amounts,
@@ -381,9 +405,11 @@ def flow_journal_lines(
             customer,
             year,
             period,
+            due_day,
         )
     )
     ids, source_ids = ids.take(pa.array(perm)), source_ids.take(pa.array(perm))
+    clearing_ids = clearing_ids.take(pa.array(perm))
 
     # lines: the non-zero candidates, debits before credits within each entry
     keep = amounts != 0
@@ -429,6 +455,10 @@ def flow_journal_lines(
     doc_type = np.array([doc_names.index(d) for d in template_document_types])
     zero = np.zeros(total_lines, dtype=np.int64)
     is_debit = line_amount > 0
+    item_line = (
+        open_item_accounts[account]
+        & pc.is_valid(clearing_ids).to_numpy(zero_copy_only=False)[entry]
+    )
     source = np.where(manual, SOURCES.index("manual"), SOURCES.index("automated"))
 
     def dictionary(indices: np.ndarray, values: Sequence[str]) -> pa.DictionaryArray:
@@ -462,6 +492,14 @@ def flow_journal_lines(
         "vendor_id": partner_column("V", vendor),
         "customer_id": partner_column("C", customer),
         "source_document_id": source_ids.take(pa.array(entry)),
+        "clearing_reference": vocab.scatter(
+            pa.nulls(total_lines, pa.string()),
+            item_line,
+            clearing_ids.take(pa.array(entry[item_line])),
+        ),
+        "due_date": pa.array(
+            due_day[entry].astype(np.int32), pa.date32(), mask=~item_line | (due_day[entry] < 0)
+        ),
         "is_anomaly": pa.array(np.zeros(total_lines, dtype=bool)),
         "is_fraud": pa.array(np.zeros(total_lines, dtype=bool)),
     }

@@ -58,12 +58,18 @@ SCHEMA = pa.schema(
         pa.field("vendor_id", pa.string()),
         pa.field("customer_id", pa.string()),
         pa.field("source_document_id", pa.string()),
+        # open-item management on the AP and AR reconciliation accounts: the item (invoice) a
+        # line belongs to or clears, and that item's due date; null on every other line
+        pa.field("clearing_reference", pa.string()),
+        pa.field("due_date", pa.date32()),
         pa.field("is_anomaly", pa.bool_(), nullable=False),
         pa.field("is_fraud", pa.bool_(), nullable=False),
     ]
 )
 #: partition columns: stored in the directory names (hive style), not inside the files
 PARTITION_COLUMNS = ("fiscal_year", "fiscal_period")
+#: days from a standalone AP or AR document to its due date
+OPEN_ITEM_DAYS = 30
 _AUTOMATED_SOURCES = np.array([s in ("automated", "recurring") for s in SOURCES])
 
 
@@ -266,11 +272,20 @@ def generate_direct_entries(
 
     ones = np.zeros(total_lines, dtype=np.int32)
     persona_names = (*PERSONAS, AUTOMATED_PERSONA)
+    # ids are built once per entry and repeated per line by Arrow's take (10x fewer digits)
+    entry_ids = journal_entry_ids(
+        company.code, block.fiscal_year, block.fiscal_period, block.block_number, np.arange(n)
+    )
+    # a standalone AP or AR line is an open item of its own, due 30 days after its document
+    item_line = ap_line | ar_line
+    clearing = vocab.scatter(
+        pa.nulls(total_lines, pa.string()), item_line, entry_ids.take(pa.array(entry[item_line]))
+    )
+    due = pa.array(
+        (document_day[entry] + OPEN_ITEM_DAYS).astype(np.int32), pa.date32(), mask=~item_line
+    )
     columns = [
-        # ids are built once per entry and repeated per line by Arrow's take (10x fewer digits)
-        journal_entry_ids(
-            company.code, block.fiscal_year, block.fiscal_period, block.block_number, np.arange(n)
-        ).take(pa.array(entry)),
+        entry_ids.take(pa.array(entry)),
         _dictionary(ones, [company.code]),
         pa.array(np.full(total_lines, block.fiscal_year, dtype=np.int16)),
         pa.array(np.full(total_lines, block.fiscal_period, dtype=np.int8)),
@@ -292,6 +307,8 @@ def generate_direct_entries(
         vendor_id,
         customer_id,
         pa.nulls(total_lines, pa.string()),
+        clearing,
+        due,
         pa.array(np.zeros(total_lines, dtype=bool)),
         pa.array(np.zeros(total_lines, dtype=bool)),
     ]

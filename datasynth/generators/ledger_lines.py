@@ -45,9 +45,12 @@ class LedgerLines:
         cost_center: list[str | None],
         vendor: tuple[str, str] | None = None,
         source_document: str | None = None,
+        item: tuple[str, dt.date] | None = None,
+        customer: tuple[str, str] | None = None,
     ) -> None:
         """One entry: ``signed`` amounts (minor units, debit positive) must sum to zero.
-        ``vendor`` is ``(account, vendor_id)``: the vendor is named on that account's lines."""
+        ``vendor`` / ``customer`` is ``(account, partner id)``: the partner is named on that
+        account's lines, which also carry ``item`` (open item id, due date) when given."""
         if sum(signed) != 0:
             raise ValueError(f"entry {document_id} does not balance: {signed}")
         c = self.columns
@@ -73,11 +76,14 @@ class LedgerLines:
             c["debit_amount"].append(max(amount, 0))
             c["credit_amount"].append(max(-amount, 0))
             c["cost_center"].append(cc)
-            c["vendor_id"].append(
-                vendor[1] if vendor is not None and account == vendor[0] else None
-            )
-            c["customer_id"].append(None)
+            on_vendor = vendor is not None and account == vendor[0]
+            on_customer = customer is not None and account == customer[0]
+            c["vendor_id"].append(vendor[1] if vendor is not None and on_vendor else None)
+            c["customer_id"].append(customer[1] if customer is not None and on_customer else None)
             c["source_document_id"].append(source_document)
+            on_item = item is not None and (on_vendor or on_customer)
+            c["clearing_reference"].append(item[0] if item is not None and on_item else None)
+            c["due_date"].append(item[1] if item is not None and on_item else None)
             c["is_anomaly"].append(False)
             c["is_fraud"].append(False)
 

@@ -396,6 +396,8 @@ def generate_order_to_cash(
         partner=customer[inv_flow],
         accounts=ci_accounts,
         amounts=ci_amounts,
+        clearing=inv_ids,
+        due_day=due[inv_flow],
     )
     r_flow, r_k = slotted(has_r1, has_r2, has_r3)
     # slot 0: the payment; 1: the remainder of a partial payment or the reversal of a
@@ -418,6 +420,9 @@ def generate_order_to_cash(
             [accounts.bank, accounts.cash_discount_granted, accounts.ar], (r_flow.size, 1)
         ),
         amounts=np.column_stack([r_amount, r_discount, -(r_amount + r_discount)]),
+        # every receipt settles (or reverses, or pays on account for) its flow's invoice
+        clearing=inv_ids.take(pa.array(np.searchsorted(inv_flow, r_flow))),
+        due_day=due[r_flow],
     )
     wo_flow = np.flatnonzero(has_wo)
     inv_index = np.searchsorted(inv_flow, wo_flow)
@@ -431,6 +436,8 @@ def generate_order_to_cash(
         accounts=np.tile([accounts.bad_debt, accounts.ar], (wo_flow.size, 1)),
         amounts=np.column_stack([gross[wo_flow], -gross[wo_flow]]),
         manual=True,
+        clearing=inv_ids.take(pa.array(inv_index)),
+        due_day=due[wo_flow],
     )
     # a payment on account counts for its invoice only once it is applied to it
     counts_for_invoice = ~((r_k == 0) & on_account[r_flow] & ~applied[r_flow])

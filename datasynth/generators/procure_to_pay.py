@@ -354,6 +354,8 @@ def generate_procure_to_pay(
         partner=vendor[inv_flow],
         accounts=vi_accounts,
         amounts=vi_amounts,
+        clearing=inv_ids,
+        due_day=due[inv_flow],
     )
     pay_flow = np.flatnonzero(has_pay)
     pay_ids = ctx.ids("PAY", np.arange(pay_flow.size))
@@ -369,6 +371,8 @@ def generate_procure_to_pay(
             [accounts.ap, accounts.bank, accounts.cash_discount_received], (pay_flow.size, 1)
         ),
         amounts=np.column_stack([gross_total[pay_flow], -paid, -discount[pay_flow]]),
+        clearing=inv_ids.take(pa.array(np.searchsorted(inv_flow, pay_flow))),
+        due_day=due[pay_flow],
     )
     state = dict(
         # item rows of receipts and invoices, shared with the tables

@@ -23,15 +23,30 @@ from datasynth.generators.asset_accounting import asset_entries, asset_register,
 from datasynth.generators.balances import (
     combine_sums,
     ledger_sums,
+    opening_amounts,
     opening_balances,
     trial_balances,
 )
 from datasynth.generators.journal_entries import PARTITION_COLUMNS
 from datasynth.generators.journal_entries import SCHEMA as JOURNAL_SCHEMA
 from datasynth.generators.master import Master
+from datasynth.generators.open_items import (
+    LINE_COLUMNS,
+    aging,
+    open_items,
+    opening_items,
+    settle_opening_items,
+)
 from datasynth.generators.period_close import close_entries
 from datasynth.runtime.blocks import by_period
 from datasynth.runtime.plan import JOURNAL_ENTRIES
+from datasynth.runtime.subledgers import (
+    aging_table,
+    block_open_items,
+    ledgers,
+    reconciliation,
+    write_items,
+)
 from datasynth.sinks.files import FileRecord, file_suffix, read_table, write_table
 
 #: partial sums combined per task of the reduction tree
@@ -58,18 +73,25 @@ def block_sums(
     for f in record["files"]:
         if f["table"] != JOURNAL_ENTRIES:
             continue
-        match = _PERIOD.search(f["path"])
-        if match is None:
-            raise ValueError(f"journal-entry file {f['path']!r} has no fiscal period in its path")
         lines = read_lines(Path(root) / f["path"], config.output.format)
-        parts.append(
-            ledger_sums(lines, block.company_code, int(match.group(1)), int(match.group(2)))
-        )
+        parts.append(ledger_sums(lines, block.company_code, *period_of(f["path"])))
     return combine_sums(*parts)
+
+
+def period_of(path: str) -> tuple[int, int]:
+    """Fiscal year and period of a journal-entry file, from its hive-style folders."""
+    match = _PERIOD.search(path)
+    if match is None:
+        raise ValueError(f"journal-entry file {path!r} has no fiscal period in its path")
+    return int(match.group(1)), int(match.group(2))
 
 
 def balances_path(config: DatasynthConfig, table: str) -> str:
     return f"balances/{table}{file_suffix(config.output.format, config.output.compression)}"
+
+
+def subledger_path(config: DatasynthConfig, table: str) -> str:
+    return f"subledgers/{table}{file_suffix(config.output.format, config.output.compression)}"
 
 
 def close_path(config: DatasynthConfig, period: tuple[int, int]) -> str:
@@ -94,10 +116,27 @@ def write_period_close(
         assets, run = asset_entries(config, master, registers)
         entries.append(assets)
         subledgers = {"fa_register": register_table(registers), "depreciation": run}
-        sums = combine_sums(sums, table_sums(assets))
+    # the opening receivables and payables: items, and their settlement inside the window
+    opening: list[pa.Table] = []
+    for i in range(len(master.companies)):
+        items = opening_items(config, master, i, opening_amounts(config, master, i))
+        opening.append(items)
+        entries.append(settle_opening_items(config, master, i, items).table())
+    posted = pa.concat_tables(entries) if entries else JOURNAL_SCHEMA.empty_table()
     if config.balances.period_close.enabled:
+        sums = combine_sums(sums, table_sums(posted))
         entries.append(close_entries(config, master, sums))
     table = pa.concat_tables(entries) if entries else JOURNAL_SCHEMA.empty_table()
+    # open items of the opening balances and of this stage's AP/AR lines, per company
+    item_parts = []
+    for i, company in enumerate(master.companies):
+        mine = table.filter(pc.equal(table["company_code"].cast(pa.string()), company.code))
+        lines = pa.concat_tables(
+            [_plain(opening[i].select(LINE_COLUMNS)), _plain(mine.select(LINE_COLUMNS))],
+            promote_options="permissive",
+        )
+        item_parts.append(open_items(lines, company, ledgers(master)))
+    items = pa.concat_tables(item_parts)
 
     def write(table: pa.Table, path: str, name: str, block: int) -> FileRecord:
         return write_table(
@@ -117,12 +156,22 @@ def write_period_close(
     ]
     suffix = file_suffix(o.format, o.compression)
     records += [write(t, f"subledgers/{name}{suffix}", name, 0) for name, t in subledgers.items()]
+    records += write_items(config, master, root, items, "close", CLOSE_BLOCK)
     return {
         "files": [r.to_json() for r in records],
         "rows": sum(r.rows for r in records),
         "skipped": False,
         "sums": table_sums(table),
+        "aging": aging(items, ledgers(master)),
     }
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary columns decoded (tables from different sources then concatenate)."""
+    return pa.table(
+        [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns],
+        names=table.column_names,
+    )
 
 
 def table_sums(table: pa.Table) -> pa.Table:
@@ -151,27 +200,42 @@ def write_balances(
     master: Master,
     root: str,
     sums: pa.Table,
-    close: dict[str, Any] | None = None,
+    close: dict[str, Any],
+    aging_totals: pa.Table,
 ) -> dict[str, Any]:
-    """Write the opening balances and the trial balances (of the ledger plus the close
-    entries, when there are any); returns the task's file records."""
+    """Write the opening balances, the trial balances (of the ledger plus the close stage's
+    entries), the aging of the open items and the reconciliation of every control account
+    with its subledger; returns the task's file records."""
     o = config.output
-    if close is not None:
-        sums = combine_sums(sums, close["sums"])
+    sums = combine_sums(sums, close["sums"])
     opening = opening_balances(config, master)
-    tables = {"opening_balances": opening, "trial_balances": trial_balances(master, opening, sums)}
+    tb = trial_balances(master, opening, sums)
+    registers = (
+        [asset_register(config, master, i) for i in range(len(master.companies))]
+        if config.balances.asset_accounting
+        else None
+    )
+    tables = {
+        "opening_balances": (balances_path(config, "opening_balances"), opening),
+        "trial_balances": (balances_path(config, "trial_balances"), tb),
+        "aging": (subledger_path(config, "aging"), aging_table(aging_totals)),
+        "reconciliation": (
+            subledger_path(config, "reconciliation"),
+            reconciliation(master, tb, aging_totals, registers),
+        ),
+    }
     records = [
         write_table(
             table,
             Path(root),
-            balances_path(config, name),
+            path,
             table_name=name,
             block=0,
             fmt=o.format,
             compression=o.compression,
             compression_level=o.compression_level,
         )
-        for name, table in tables.items()
+        for name, (path, table) in tables.items()
     ]
     return {
         "files": [r.to_json() for r in records],
@@ -184,24 +248,35 @@ def reduction_graph(
     graph: dict[Any, Any],
     prefix: str,
     config: DatasynthConfig,
+    master_key: str,
     blocks: tuple[Block, ...],
     block_keys: list[Any],
     root: str,
-) -> Any:
-    """Add the sum tasks of every block and the combine tree to ``graph``; returns the key of
-    the total."""
-    level: list[Any] = []
+    width: int,
+) -> tuple[Any, list[Any]]:
+    """Add per block the ledger-sum task and the open-item task, and the tree that adds up
+    the sums; returns the key of the total sums and the open-item task keys."""
+    sums: list[Any] = []
+    items: list[Any] = []
     for block, key in zip(blocks, block_keys, strict=True):
-        sums_key = (f"{prefix}-sums", block.index)
-        graph[sums_key] = (block_sums, config, block, root, key)
-        level.append(sums_key)
+        sums.append((f"{prefix}-sums", block.index))
+        graph[sums[-1]] = (block_sums, config, block, root, key)
+        items.append((f"{prefix}-open-items", block.index))
+        graph[items[-1]] = (block_open_items, config, master_key, block, root, key, width)
+    return tree(graph, f"{prefix}-combine", sums, combine_sums), items
+
+
+def tree(graph: dict[Any, Any], prefix: str, leaves: list[Any], combine: Any) -> Any:
+    """Add tasks that combine ``leaves`` :data:`FAN_IN` at a time, level by level; returns
+    the key of the root (a single task even for one leaf)."""
+    level = list(leaves)
     depth = 0
     while len(level) > 1 or depth == 0:
         depth += 1
         nxt = []
         for i in range(0, max(len(level), 1), FAN_IN):
-            key = (f"{prefix}-combine-{depth}", i // FAN_IN)
-            graph[key] = (combine_sums, *level[i : i + FAN_IN])
+            key = (f"{prefix}-{depth}", i // FAN_IN)
+            graph[key] = (combine, *level[i : i + FAN_IN])
             nxt.append(key)
         level = nxt
     return level[0]

@@ -20,11 +20,12 @@ from typing import Any
 
 from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
-from datasynth.runtime.balances import reduction_graph, write_balances, write_period_close
+from datasynth.runtime.balances import reduction_graph, tree, write_balances, write_period_close
 from datasynth.runtime.blocks import config_fingerprint, plan_and_master, write_block
 from datasynth.runtime.output import check_output, prepare_output, write_manifest
 from datasynth.runtime.plan import Plan, build_plan
 from datasynth.runtime.process_mining import write_event_log
+from datasynth.runtime.subledgers import total_aging
 
 
 @dataclass(frozen=True)
@@ -101,17 +102,26 @@ def build_graph(
         keys.append(key)
     finals = list(keys)
     if config.balances.enabled:
-        # a Dask reduction over the written journal entries, then one task writes the balances
+        # Dask reductions over the written journal entries (ledger sums and open items per
+        # block), the close stage that posts from the sums, then one task writes the balances
         journal_keys = keys[len(plan.master_tables) :]
-        total = reduction_graph(graph, names.balances, config, plan.blocks, journal_keys, root)
-        close: Any = None
-        if config.balances.period_close.enabled or config.balances.asset_accounting:
-            # close entries depend on the balances: generated after the reduction
-            graph[names.period_close] = (write_period_close, config, names.master, root, total)
-            finals.append(names.period_close)
-            close = names.period_close
-        graph[names.balances] = (write_balances, config, names.master, root, total, close)
-        finals.append(names.balances)
+        total, item_keys = reduction_graph(
+            graph, names.balances, config, names.master, plan.blocks, journal_keys, root, width
+        )
+        graph[names.period_close] = (write_period_close, config, names.master, root, total)
+        aging = tree(
+            graph, f"{names.balances}-aging", [*item_keys, names.period_close], total_aging
+        )
+        graph[names.balances] = (
+            write_balances,
+            config,
+            names.master,
+            root,
+            total,
+            names.period_close,
+            aging,
+        )
+        finals += [*item_keys, names.period_close, names.balances]
     if plan.flow_tables and config.document_flows.ocel.enabled:
         # the event log spans every block, so it waits for all of them
         graph[names.event_log] = (write_event_log, config, root, *keys)

@@ -29,6 +29,10 @@ OUTPUT_ONLY_TABLES = (
     "trial_balances",
     "fa_register",
     "depreciation",
+    "ar_open_items",
+    "ap_open_items",
+    "aging",
+    "reconciliation",
 )
 #: entries of an output directory that datasynth creates and may remove on overwrite
 MANAGED = (

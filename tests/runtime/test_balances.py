@@ -540,3 +540,160 @@ def test_an_altered_register_fails_the_checks(tmp_path: Path) -> None:
     bad = _verify(out)
     assert bad.returncode == 1
     assert "ledger differs from the register" in bad.stderr
+
+
+# --- AP and AR open items -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def items(run: Path) -> pd.DataFrame:
+    parts = []
+    for name in ("ar_open_items", "ap_open_items"):
+        frame = ds.dataset(run / "subledgers" / name, format="parquet").to_table().to_pandas()
+        frame["ledger"] = name[:2].upper()
+        parts.append(frame)
+    frame = pd.concat(parts)
+    frame["balance"] = cents(frame["balance"])
+    frame["open_amount"] = cents(frame["open_amount"])
+    return frame
+
+
+def test_open_items_equal_the_control_accounts_at_every_period_end(
+    items: pd.DataFrame, tb: pd.DataFrame
+) -> None:
+    keys = ["company_code", "fiscal_year", "fiscal_period", "gl_account"]
+    summed = items.groupby(keys)["balance"].sum()
+    control = tb[tb["gl_account"].isin(["110000", "200000"])].set_index(keys)["closing_balance"]
+    assert len(control) == 16  # two accounts, two companies, four periods
+    assert (summed.reindex(control.index, fill_value=0) == control).all()
+    assert set(summed.index) <= set(control.index)
+    # receivables are positive, payables negative when signed; open_amount is the ledger's way
+    ar = items[items["ledger"] == "AR"]
+    assert (ar["open_amount"] == ar["balance"]).all()
+    ap = items[items["ledger"] == "AP"]
+    assert (ap["open_amount"] == -ap["balance"]).all()
+
+
+def test_open_items_are_the_lines_of_each_item_netted(run: Path, items: pd.DataFrame) -> None:
+    lines = (
+        ds.dataset(run / "journal_entries", format="parquet", partitioning="hive")
+        .to_table(
+            columns=[
+                "company_code",
+                "gl_account",
+                "clearing_reference",
+                "posting_date",
+                "debit_amount",
+                "credit_amount",
+                "source_document_id",
+            ],
+            filter=ds.field("clearing_reference").is_valid(),
+        )
+        .to_pandas()
+    )
+    lines["gl_account"] = lines["gl_account"].astype(str)
+    lines["signed"] = cents(lines["debit_amount"]) - cents(lines["credit_amount"])
+    assert set(lines["gl_account"]) == {"110000", "200000"}
+    sample = items[~items["item_id"].str.startswith("OI-")].sample(300, random_state=1)
+    # an item is the lines of one account with one reference (an entry may hold two: an FX
+    # revaluation moves AR against AP)
+    by_item = lines.groupby(["clearing_reference", "gl_account"])
+    for row in sample.itertuples():
+        mine = by_item.get_group((row.item_id, row.gl_account))
+        assert (mine["posting_date"] <= row.period_end).any()
+        assert mine.loc[mine["posting_date"] <= row.period_end, "signed"].sum() == row.balance
+    # a customer invoice paid in full is listed until the receipt and never after it
+    receipts = lines[lines["source_document_id"].str.startswith("REC-", na=False)]
+    netted = by_item["signed"].sum()
+    paid = set(netted[netted == 0].index.get_level_values(0)) & set(receipts["clearing_reference"])
+    assert len(paid) > 50
+    listed = items.groupby("item_id")["period_end"].max()
+    for item_id in sorted(paid)[:100]:
+        last_line = lines.loc[lines["clearing_reference"] == item_id, "posting_date"].max()
+        if item_id in listed.index:
+            assert listed[item_id] < last_line
+
+
+def test_opening_items_carry_the_opening_balances_and_are_settled(
+    run: Path, items: pd.DataFrame, tb: pd.DataFrame
+) -> None:
+    first = items[items["item_id"].str.startswith("OI-")]
+    opening = tb[tb["period_start"] == tb.groupby("company_code")["period_start"].transform("min")]
+    control = opening[opening["gl_account"].isin(["110000", "200000"])].set_index(
+        ["company_code", "gl_account"]
+    )["opening_balance"]
+    assert (control != 0).all()
+    settlements = (
+        ds.dataset(run / "journal_entries", format="parquet", partitioning="hive")
+        .to_table(filter=ds.field("clearing_reference").is_valid())
+        .to_pandas()
+    )
+    settlements = settlements[settlements["clearing_reference"].str.startswith("OI-")]
+    settlements["signed"] = cents(settlements["debit_amount"]) - cents(settlements["credit_amount"])
+    assert set(settlements["document_type"].astype(str)) == {"DZ", "KZ"}
+    # the opening balance = what was settled in the window + what is still open at its end
+    settlements["gl_account"] = settlements["gl_account"].astype(str)
+    paid_in_window = settlements.groupby(["company_code", "gl_account"])["signed"].sum()
+    still_open = (
+        first[first["period_end"] == first["period_end"].max()]
+        .groupby(["company_code", "gl_account"])["balance"]
+        .sum()
+    )
+    for key, value in control.items():
+        key = (key[0], key[1])
+        assert value + paid_in_window.get(key, 0) == still_open.get(key, 0)
+    # most are paid around their due date: few (5% are never paid) are open at the end
+    at_end = first[first["period_end"] == first["period_end"].max()]
+    total = len(set(settlements["clearing_reference"]) | set(at_end["item_id"]))
+    assert total > 300
+    assert len(at_end) < 0.1 * total
+    assert (at_end["aging_bucket"] == "over_90").all()
+
+
+def test_aging_and_reconciliation_tables(run: Path, items: pd.DataFrame) -> None:
+    aging = pq.read_table(run / "subledgers" / "aging.parquet").to_pandas()
+    aging["balance"] = cents(aging["balance"])
+    keys = ["company_code", "fiscal_year", "fiscal_period", "ledger", "aging_bucket"]
+    expected = items.groupby(keys).agg(balance=("balance", "sum"), items=("item_id", "size"))
+    got = aging.set_index(keys)[["balance", "items"]]
+    assert got.sort_index().equals(expected.sort_index())
+    assert set(aging["aging_bucket"]) == {"current", "1-30", "31-60", "61-90", "over_90"}
+    recon = pq.read_table(run / "subledgers" / "reconciliation.parquet").to_pandas()
+    assert set(recon["subledger"]) == {"AR", "AP", "FA"}
+    assert (cents(recon["difference"]) == 0).all()
+    assert recon.groupby(["company_code", "fiscal_year", "fiscal_period"]).ngroups == 8
+
+
+def test_flow_items_are_due_when_their_invoice_is(run: Path, items: pd.DataFrame) -> None:
+    invoices = (
+        ds.dataset(run / "document_flows" / "customer_invoices", format="parquet")
+        .to_table(columns=["customer_invoice_id", "due_date", "customer_id"])
+        .to_pandas()
+        .set_index("customer_invoice_id")
+    )
+    mine = items[items["item_id"].str.startswith("CI-")]
+    assert len(mine) > 100
+    joined = mine.merge(
+        invoices, left_on="item_id", right_index=True, suffixes=("", "_invoice"), how="left"
+    )
+    assert (joined["due_date"] == joined["due_date_invoice"]).all()
+    assert (joined["partner_id"] == joined["customer_id"]).all()
+
+
+def test_an_altered_open_item_fails_the_checks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    record = next(f for f in manifest["files"] if f["table"] == "ar_open_items" and f["rows"] > 5)
+    table = pq.read_table(out / record["path"])
+    column = table.schema.get_field_index("balance")
+    values = table["balance"].to_pylist()
+    values[0] += Decimal("0.01")
+    table = table.set_column(
+        column, table.field(column), pa.array(values, table.field(column).type)
+    )
+    _rewrite(out, record, table, manifest)
+    bad = _verify(out)
+    assert bad.returncode == 1
+    assert "differs from its open items" in bad.stderr
+    assert "against their journal lines" in bad.stderr

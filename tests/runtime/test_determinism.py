@@ -131,4 +131,4 @@ def test_golden_block_checksum() -> None:
 
 
 GOLDEN_ROWS = 275
-GOLDEN_SHA256 = "2d64dd4cb95f540dc9464467031390a1dd640f19ae5e22b5acf5773b15cd32ea"
+GOLDEN_SHA256 = "b4b0cb114fa338cbb5da1c0d7e2e5dba847ac73f65ffce78ad077ca576938e04"
