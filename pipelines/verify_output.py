@@ -211,6 +211,41 @@ def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list
             "'31-60' when days_past_due <= 90 then '61-90' else 'over_90' end "
             "or days_past_due <> period_end - due_date"
         )
+    stock = root / "subledgers" / "inventory.parquet"
+    if stock.is_file():
+        inv = f"read_parquet('{stock}')"
+        checks[
+            "inventory: company-periods and accounts where the ledger differs from the stock"
+        ] = (
+            f"with s as (select company_code, fiscal_year, fiscal_period, gl_account, "
+            f"sum(closing_value) v from {inv} group by all), t as (select company_code, "
+            f"fiscal_year, fiscal_period, gl_account, closing_balance v from {tb} "
+            f"where gl_account in (select account_number from {coa} where account_subtype = "
+            "'inventory')) select 1 from s full join t using (company_code, fiscal_year, "
+            "fiscal_period, gl_account) where coalesce(s.v, 0) <> coalesce(t.v, 0)"
+        )
+        # quantities: what the ledger's inventory lines moved, per material and period
+        checks["inventory: materials whose moved quantities differ from the ledger"] = (
+            f"with l as (select company_code, fiscal_year, fiscal_period, gl_account, "
+            f"material_id, sum(quantity) filter (where quantity > 0) r, "
+            f"-sum(quantity) filter (where quantity < 0) i from {je} "
+            "where material_id is not null group by all), "
+            f"s as (select company_code, fiscal_year, fiscal_period, gl_account, material_id, "
+            f"receipt_quantity + production_quantity r, issue_quantity i from {inv}) "
+            "select 1 from l full join s using (company_code, fiscal_year, fiscal_period, "
+            "gl_account, material_id) where coalesce(l.r, 0) <> coalesce(s.r, 0) "
+            "or coalesce(l.i, 0) <> coalesce(s.i, 0)"
+        )
+        checks["inventory: positions that go negative or do not roll forward"] = (
+            f"select 1 from {inv} where closing_quantity < 0 or (closing_quantity = 0 and "
+            "closing_value <> 0) or closing_quantity <> opening_quantity + receipt_quantity + "
+            "production_quantity - issue_quantity or closing_value <> opening_value + "
+            "receipt_value + production_value - issue_value"
+        )
+        checks["inventory: lines on inventory accounts without a material"] = (
+            f"select 1 from {je} where material_id is null and gl_account in (select "
+            f"account_number from {coa} where account_subtype = 'inventory')"
+        )
     for message, sql in checks.items():
         n = count(sql)
         if n:

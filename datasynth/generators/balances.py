@@ -118,7 +118,8 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
     Total assets are ``balances.opening.total_assets`` (group currency, scaled to the
     company's currency) varied by up to ``balances.opening.variation`` either way; with asset
     accounting the fixed-asset and software accounts hold the register's opening values
-    instead, and retained earnings take the difference.
+    instead, and retained earnings take the difference. With ``balances.opening.enabled``
+    false only the register's accounts (and retained earnings against them) open.
     """
     o = config.balances.opening
     company = master.companies[company_index]
@@ -134,7 +135,10 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
         **{k: current * v for k, v in profile["current"].items()},
         **{k: (total - current) * v for k, v in profile["non_current"].items()},
     }
-    amounts: dict[str, int] = {}
+    amounts: dict[str, int] = {"300200": 0}
+    if not o.enabled:
+        # no industry mix: only what a subledger carries into the window (the asset register)
+        shares = {}
     # each block rounds to the unit; cash takes what rounding left so assets == total exactly
     for name, amount in shares.items():
         block_total = round(amount / unit) * unit
@@ -142,12 +146,13 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
             block_total, blocks[name], unit, next(iter(blocks[name]))
         ).items():
             amounts[account] = amounts.get(account, 0) + value
-    amounts["100100"] += total - sum(amounts.values())
-    liabilities = round(total * profile["debt_share"] / unit) * unit
-    for account, value in _split(liabilities, blocks["liabilities"], unit, "240100").items():
-        amounts[account] = amounts.get(account, 0) - value
-    for account, value in _split(total - liabilities, blocks["equity"], unit, "300200").items():
-        amounts[account] = amounts.get(account, 0) - value
+    if o.enabled:
+        amounts["100100"] = amounts.get("100100", 0) + total - sum(amounts.values())
+        liabilities = round(total * profile["debt_share"] / unit) * unit
+        for account, value in _split(liabilities, blocks["liabilities"], unit, "240100").items():
+            amounts[account] = amounts.get(account, 0) - value
+        for account, value in _split(total - liabilities, blocks["equity"], unit, "300200").items():
+            amounts[account] = amounts.get(account, 0) - value
     if config.balances.asset_accounting:
         # fixed assets and software come from the register; retained earnings absorb the
         # difference to the industry mix so the entry still balances
@@ -170,9 +175,9 @@ def opening_balances(config: DatasynthConfig, master: Master) -> pa.Table:
     index = {a: i for i, a in enumerate(chart.numbers)}
     parts = []
     for ci, company in enumerate(master.companies):
-        if not config.balances.opening.enabled:
-            continue
         amounts = opening_amounts(config, master, ci)
+        if not amounts:
+            continue
         accounts = sorted(amounts, key=lambda a: index[a])
         value = np.array([amounts[a] for a in accounts], dtype=np.int64)
         first = company.periods[0]

@@ -267,6 +267,10 @@ class Postings:
     #: per document: the open item its AP/AR lines belong to or clear, and that item's due day
     clearing: pa.Array | None = None
     due_day: np.ndarray | None = None
+    #: per candidate line (the shape of ``amounts``): the material moved (-1: none) and its
+    #: quantity, on inventory lines
+    materials: np.ndarray | None = None
+    quantities: np.ndarray | None = None
     first_row: int = field(default=-1)
 
     def __post_init__(self) -> None:
@@ -300,6 +304,25 @@ def item_postings(
         amounts[:, width * len(item_lines) + j] = values
         accounts[width * len(item_lines) + j] = account
     return np.tile(accounts, (documents, 1)), amounts
+
+
+def item_materials(
+    documents: int,
+    doc: np.ndarray,
+    pos: np.ndarray,
+    width: int,
+    columns: int,
+    line: int,
+    material: np.ndarray,
+    quantity: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Material and quantity matrices for :class:`Postings` whose item line ``line`` (its
+    position in :func:`item_postings`'s ``item_lines``) moves stock."""
+    materials = np.full((documents, columns), -1, dtype=np.int64)
+    quantities = np.zeros((documents, columns), dtype=np.int64)
+    materials[doc, line * width + pos] = material
+    quantities[doc, line * width + pos] = quantity
+    return materials, quantities
 
 
 def number_postings(postings: Sequence[Postings], first_row: int) -> int:
@@ -357,6 +380,18 @@ def flow_journal_lines(
 
     amounts = np.concatenate([padded(p.amounts, 0) for p in postings])
     accounts = np.concatenate([padded(p.accounts, 0) for p in postings])
+    materials = np.concatenate(
+        [
+            padded(p.materials if p.materials is not None else np.full(p.amounts.shape, -1), -1)
+            for p in postings
+        ]
+    )
+    quantities = np.concatenate(
+        [
+            padded(p.quantities if p.quantities is not None else np.zeros(p.amounts.shape), 0)
+            for p in postings
+        ]
+    )
     day = np.concatenate([p.day for p in postings])
     document_day = np.concatenate([p.document_day for p in postings])
     template = np.concatenate([np.full(p.count, template_of[p.flow_document]) for p in postings])
@@ -392,6 +427,8 @@ def flow_journal_lines(
         year,
         period,
         due_day,
+        materials,
+        quantities,
     ) = (
         x[perm]
         for x in (
@@ -406,6 +443,8 @@ def flow_journal_lines(
             year,
             period,
             due_day,
+            materials,
+            quantities,
         )
     )
     ids, source_ids = ids.take(pa.array(perm)), source_ids.take(pa.array(perm))
@@ -418,6 +457,8 @@ def flow_journal_lines(
     order = np.argsort(order_key, axis=1, kind="stable")
     amounts = np.take_along_axis(amounts, order, axis=1)
     accounts = np.take_along_axis(accounts, order, axis=1)
+    materials = np.take_along_axis(materials, order, axis=1)
+    quantities = np.take_along_axis(quantities, order, axis=1)
     keep = np.take_along_axis(keep, order, axis=1)
     lines = keep.sum(axis=1)
     if n and int(lines.min()) < 2:
@@ -425,6 +466,9 @@ def flow_journal_lines(
     entry = np.repeat(np.arange(n, dtype=np.int64), lines)
     line_amount = amounts[keep]
     account = accounts[keep]
+    line_material = materials[keep]
+    line_quantity = quantities[keep]
+    moves = line_material >= 0
     starts = np.cumsum(lines) - lines
     line_number = np.arange(entry.size, dtype=np.int64) - starts[entry] + 1
     total_lines = entry.size
@@ -500,6 +544,12 @@ def flow_journal_lines(
         "due_date": pa.array(
             due_day[entry].astype(np.int32), pa.date32(), mask=~item_line | (due_day[entry] < 0)
         ),
+        "material_id": vocab.scatter(
+            pa.nulls(total_lines, pa.string()),
+            moves,
+            fixed_width_strings(f"MAT-{ctx.company_code}-", line_material[moves] + 1, 6),
+        ),
+        "quantity": pa.array(line_quantity, pa.int64(), mask=~moves),
         "is_anomaly": pa.array(np.zeros(total_lines, dtype=bool)),
         "is_fraud": pa.array(np.zeros(total_lines, dtype=bool)),
     }

@@ -26,7 +26,7 @@ from datasynth.config.models import (
 from datasynth.core import distributions as dist
 from datasynth.core import vocab
 from datasynth.core.blocks import Block
-from datasynth.core.ids import journal_entry_ids
+from datasynth.core.ids import fixed_width_strings, journal_entry_ids
 from datasynth.core.money import AMOUNT_TYPE, MAX_MINOR_UNITS, decimal_from_minor
 from datasynth.core.seeding import stream
 from datasynth.generators.master import AUTOMATED_PERSONA, Master, cost_center_weights
@@ -62,6 +62,9 @@ SCHEMA = pa.schema(
         # line belongs to or clears, and that item's due date; null on every other line
         pa.field("clearing_reference", pa.string()),
         pa.field("due_date", pa.date32()),
+        # inventory lines: the material moved and its quantity (receipts +, issues -)
+        pa.field("material_id", pa.string()),
+        pa.field("quantity", pa.int64()),
         pa.field("is_anomaly", pa.bool_(), nullable=False),
         pa.field("is_fraud", pa.bool_(), nullable=False),
     ]
@@ -284,6 +287,22 @@ def generate_direct_entries(
     due = pa.array(
         (document_day[entry] + OPEN_ITEM_DAYS).astype(np.int32), pa.date32(), mask=~item_line
     )
+    # an inventory line moves a material: a random one of the company's, in the quantity its
+    # standard cost gives for the amount (own stream: nothing else moves)
+    material_id: pa.Array = pa.nulls(total_lines, pa.string())
+    quantity: pa.Array = pa.nulls(total_lines, pa.int64())
+    costs = master.material_costs[block.company_index] if master.material_costs else None
+    stock_line = chart.family_mask("subtype:inventory")[account]
+    if costs is not None and costs.size and stock_line.any():
+        rng = stream(*key, "materials")
+        picked = rng.integers(0, costs.size, int(stock_line.sum()))
+        units = np.maximum(np.rint(amount[stock_line] / costs[picked]), 1).astype(np.int64)
+        material_id = vocab.scatter(
+            material_id, stock_line, fixed_width_strings(f"MAT-{company.code}-", picked + 1, 6)
+        )
+        signed_units = np.zeros(total_lines, dtype=np.int64)
+        signed_units[stock_line] = np.where(is_debit[stock_line], units, -units)
+        quantity = pa.array(signed_units, pa.int64(), mask=~stock_line)
     columns = [
         entry_ids.take(pa.array(entry)),
         _dictionary(ones, [company.code]),
@@ -309,6 +328,8 @@ def generate_direct_entries(
         pa.nulls(total_lines, pa.string()),
         clearing,
         due,
+        material_id,
+        quantity,
         pa.array(np.zeros(total_lines, dtype=bool)),
         pa.array(np.zeros(total_lines, dtype=bool)),
     ]

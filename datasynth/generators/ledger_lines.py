@@ -47,10 +47,13 @@ class LedgerLines:
         source_document: str | None = None,
         item: tuple[str, dt.date] | None = None,
         customer: tuple[str, str] | None = None,
+        materials: list[str | None] | None = None,
+        quantities: list[int | None] | None = None,
     ) -> None:
         """One entry: ``signed`` amounts (minor units, debit positive) must sum to zero.
         ``vendor`` / ``customer`` is ``(account, partner id)``: the partner is named on that
-        account's lines, which also carry ``item`` (open item id, due date) when given."""
+        account's lines, which also carry ``item`` (open item id, due date) when given.
+        ``materials`` and ``quantities`` name the material and quantity moved per line."""
         if sum(signed) != 0:
             raise ValueError(f"entry {document_id} does not balance: {signed}")
         c = self.columns
@@ -84,6 +87,8 @@ class LedgerLines:
             on_item = item is not None and (on_vendor or on_customer)
             c["clearing_reference"].append(item[0] if item is not None and on_item else None)
             c["due_date"].append(item[1] if item is not None and on_item else None)
+            c["material_id"].append(materials[k] if materials is not None else None)
+            c["quantity"].append(quantities[k] if quantities is not None else None)
             c["is_anomaly"].append(False)
             c["is_fraud"].append(False)
 

@@ -21,6 +21,7 @@ from datasynth.config.models import (
 )
 from datasynth.core.calendars import FiscalPeriod, company_calendar
 from datasynth.core.distributions import GroupedCategorical
+from datasynth.core.money import minor_from_decimal
 from datasynth.core.reference import load
 from datasynth.core.seeding import stream
 from datasynth.generators.chart_of_accounts import ChartOfAccounts, build_chart_of_accounts
@@ -186,6 +187,9 @@ class Master:
     tables: dict[str, pa.Table]
     #: purchasing and sales lookups per company when document flows are enabled
     flows: tuple[FlowCompany, ...] | None = None
+    #: standard cost (hundredths) of every material per company when inventory is kept by
+    #: material (balances on): standalone inventory lines then move a material too
+    material_costs: tuple[np.ndarray, ...] | None = None
 
 
 def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
@@ -391,12 +395,23 @@ def build_master(config: DatasynthConfig) -> Master:
             )
             for i, (company, c) in enumerate(zip(config.companies, companies, strict=True))
         )
+    material_costs = None
+    if config.balances.enabled:
+        material_costs = tuple(
+            minor_from_decimal(
+                generate_materials(config, i, c.amount_scale, c.amount_unit, c.vendor_cdf)[
+                    "standard_cost"
+                ]
+            )
+            for i, c in enumerate(companies)
+        )
     return Master(
         chart=chart,
         posting=build_posting_model(chart),
         companies=tuple(companies),
         tables=tables,
         flows=flows,
+        material_costs=material_costs,
     )
 
 

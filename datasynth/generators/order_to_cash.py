@@ -36,6 +36,7 @@ from datasynth.generators.flows import (
     dates,
     document_items,
     entry_ids,
+    item_materials,
     item_postings,
     money,
     pick_methods,
@@ -363,6 +364,9 @@ def generate_order_to_cash(
         [(accounts.cogs, g_cost), (accounts.inventory, -g_cost)],
         [],
     )
+    gi_materials, gi_quantities = item_materials(
+        d_flow.size, g, g_pos, width, gi_accounts.shape[1], 1, material[g_item], -g_qty
+    )
     d_ids = ctx.ids("DLV", np.arange(d_flow.size))
     goods_issues = Postings(
         "goods_issue",
@@ -373,6 +377,8 @@ def generate_order_to_cash(
         partner=customer[d_flow],
         accounts=gi_accounts,
         amounts=gi_amounts,
+        materials=gi_materials,
+        quantities=gi_quantities,
     )
     inv_flow = np.flatnonzero(has_inv)
     inv_ids = ctx.ids("CI", np.arange(inv_flow.size))

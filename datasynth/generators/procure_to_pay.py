@@ -40,6 +40,7 @@ from datasynth.generators.flows import (
     dates,
     document_items,
     entry_ids,
+    item_materials,
     item_postings,
     money,
     pick_methods,
@@ -320,6 +321,9 @@ def generate_procure_to_pay(
         [(accounts.inventory, g_value), (accounts.grir, -g_value)],
         [],
     )
+    gr_materials, gr_quantities = item_materials(
+        gr_flow.size, g, g_pos, width, gr_accounts.shape[1], 0, material[g_item], g_qty
+    )
     receipts = Postings(
         "goods_receipt",
         day=gr_day,
@@ -329,6 +333,8 @@ def generate_procure_to_pay(
         partner=vendor[gr_flow],
         accounts=gr_accounts,
         amounts=gr_amounts,
+        materials=gr_materials,
+        quantities=gr_quantities,
     )
     inv_flow = np.flatnonzero(has_inv)
     inv_ids = ctx.ids("VI", np.arange(inv_flow.size))

@@ -27,6 +27,12 @@ from datasynth.generators.balances import (
     opening_balances,
     trial_balances,
 )
+from datasynth.generators.inventory import (
+    combine_inventory,
+    inventory_sums,
+    opening_positions,
+    value_inventory,
+)
 from datasynth.generators.journal_entries import PARTITION_COLUMNS
 from datasynth.generators.journal_entries import SCHEMA as JOURNAL_SCHEMA
 from datasynth.generators.master import Master
@@ -54,7 +60,7 @@ FAN_IN = 16
 #: the ``block`` of files written by the close stage (no plan block writes them)
 CLOSE_BLOCK = -1
 _PERIOD = re.compile(r"fiscal_year=(\d{4})/fiscal_period=(\d{2})/")
-_COLUMNS = ["gl_account", "debit_amount", "credit_amount"]
+_COLUMNS = ["gl_account", "debit_amount", "credit_amount", "material_id", "quantity"]
 _FILE_SCHEMA = pa.schema([f for f in JOURNAL_SCHEMA if f.name not in PARTITION_COLUMNS])
 
 
@@ -67,15 +73,27 @@ def read_lines(path: Path, fmt: str) -> pa.Table:
 
 def block_sums(
     config: DatasynthConfig, block: Block, root: str, record: dict[str, Any]
-) -> pa.Table:
-    """Sums per fiscal period and account of the journal lines one block wrote."""
-    parts = []
+) -> dict[str, pa.Table]:
+    """Sums per fiscal period and account (``ledger``), and per account and material
+    (``inventory``), of the journal lines one block wrote."""
+    ledger = []
+    stock = []
     for f in record["files"]:
         if f["table"] != JOURNAL_ENTRIES:
             continue
         lines = read_lines(Path(root) / f["path"], config.output.format)
-        parts.append(ledger_sums(lines, block.company_code, *period_of(f["path"])))
-    return combine_sums(*parts)
+        period = period_of(f["path"])
+        ledger.append(ledger_sums(lines, block.company_code, *period))
+        stock.append(inventory_sums(lines, block.company_code, *period))
+    return {"ledger": combine_sums(*ledger), "inventory": combine_inventory(*stock)}
+
+
+def combine_block_sums(*parts: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The sum of :func:`block_sums` results."""
+    return {
+        "ledger": combine_sums(*(p["ledger"] for p in parts)),
+        "inventory": combine_inventory(*(p["inventory"] for p in parts)),
+    }
 
 
 def period_of(path: str) -> tuple[int, int]:
@@ -101,7 +119,7 @@ def close_path(config: DatasynthConfig, period: tuple[int, int]) -> str:
 
 
 def write_period_close(
-    config: DatasynthConfig, master: Master, root: str, sums: pa.Table
+    config: DatasynthConfig, master: Master, root: str, totals: dict[str, pa.Table]
 ) -> dict[str, Any]:
     """The stage after the reduction: asset accounting (acquisitions, depreciation runs,
     disposals) and the period-close entries, generated from the summed ledger and written into
@@ -116,13 +134,21 @@ def write_period_close(
         assets, run = asset_entries(config, master, registers)
         entries.append(assets)
         subledgers = {"fa_register": register_table(registers), "depreciation": run}
-    # the opening receivables and payables: items, and their settlement inside the window
+    # the opening receivables and payables: items, and their settlement inside the window;
+    # the opening stock by material, production receipts and the valuation at average cost
     opening: list[pa.Table] = []
+    stock = []
     for i in range(len(master.companies)):
-        items = opening_items(config, master, i, opening_amounts(config, master, i))
+        amounts = opening_amounts(config, master, i)
+        items = opening_items(config, master, i, amounts)
         opening.append(items)
         entries.append(settle_opening_items(config, master, i, items).table())
+        stock.append(opening_positions(config, master, i, amounts))
+    inventory_entries, positions = value_inventory(config, master, totals["inventory"], stock)
+    entries.append(inventory_entries)
+    subledgers["inventory"] = positions
     posted = pa.concat_tables(entries) if entries else JOURNAL_SCHEMA.empty_table()
+    sums = totals["ledger"]
     if config.balances.period_close.enabled:
         sums = combine_sums(sums, table_sums(posted))
         entries.append(close_entries(config, master, sums))
@@ -163,6 +189,9 @@ def write_period_close(
         "skipped": False,
         "sums": table_sums(table),
         "aging": aging(items, ledgers(master)),
+        "inventory": positions.group_by(
+            ["company_code", "fiscal_year", "fiscal_period", "gl_account"]
+        ).aggregate([("closing_value", "sum")]),
     }
 
 
@@ -199,7 +228,7 @@ def write_balances(
     config: DatasynthConfig,
     master: Master,
     root: str,
-    sums: pa.Table,
+    totals: dict[str, pa.Table],
     close: dict[str, Any],
     aging_totals: pa.Table,
 ) -> dict[str, Any]:
@@ -207,7 +236,7 @@ def write_balances(
     entries), the aging of the open items and the reconciliation of every control account
     with its subledger; returns the task's file records."""
     o = config.output
-    sums = combine_sums(sums, close["sums"])
+    sums = combine_sums(totals["ledger"], close["sums"])
     opening = opening_balances(config, master)
     tb = trial_balances(master, opening, sums)
     registers = (
@@ -221,7 +250,7 @@ def write_balances(
         "aging": (subledger_path(config, "aging"), aging_table(aging_totals)),
         "reconciliation": (
             subledger_path(config, "reconciliation"),
-            reconciliation(master, tb, aging_totals, registers),
+            reconciliation(master, tb, aging_totals, registers, close["inventory"]),
         ),
     }
     records = [
@@ -263,7 +292,7 @@ def reduction_graph(
         graph[sums[-1]] = (block_sums, config, block, root, key)
         items.append((f"{prefix}-open-items", block.index))
         graph[items[-1]] = (block_open_items, config, master_key, block, root, key, width)
-    return tree(graph, f"{prefix}-combine", sums, combine_sums), items
+    return tree(graph, f"{prefix}-combine", sums, combine_block_sums), items
 
 
 def tree(graph: dict[Any, Any], prefix: str, leaves: list[Any], combine: Any) -> Any:

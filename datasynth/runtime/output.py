@@ -33,6 +33,7 @@ OUTPUT_ONLY_TABLES = (
     "ap_open_items",
     "aging",
     "reconciliation",
+    "inventory",
 )
 #: entries of an output directory that datasynth creates and may remove on overwrite
 MANAGED = (

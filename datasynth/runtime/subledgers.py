@@ -142,9 +142,10 @@ def reconciliation(
     trial_balances: pa.Table,
     totals: pa.Table | None,
     registers: list[AssetRegister] | None,
+    inventory: pa.Table | None = None,
 ) -> pa.Table:
     """Every control account against its subledger at every period end: AR and AP from the
-    open items' aging, fixed assets from the register."""
+    open items' aging, fixed assets from the register, inventory from the stock positions."""
     rows: dict[tuple[str, int, int, str, str], int] = {}
     accounts = ledgers(master)
     if totals is not None:
@@ -165,6 +166,11 @@ def reconciliation(
                 )
                 key = (reg.company.code, p.fiscal_year, p.fiscal_period, "FA", str(a))
                 rows[key] = rows.get(key, 0) + value
+    if inventory is not None:
+        values = minor_from_decimal(inventory["closing_value_sum"].cast(AMOUNT_TYPE))
+        for r, value in zip(inventory.to_pylist(), values, strict=True):
+            key = (r["company_code"], r["fiscal_year"], r["fiscal_period"], "INV", r["gl_account"])
+            rows[key] = rows.get(key, 0) + int(value)
     if not rows:
         return RECONCILIATION_SCHEMA.empty_table()
     tb = {

@@ -311,8 +311,8 @@ def close_lines(run: Path) -> pd.DataFrame:
 
 
 def test_close_entries_carry_their_own_source_and_types(close_lines: pd.DataFrame) -> None:
-    assert set(close_lines["document_type"]) >= {"AC", "AV", "AF", "YC"}
-    assert set(close_lines["document_type"]) <= {"AC", "AV", "AF", "TX", "YC"}
+    assert set(close_lines["document_type"]) >= {"AC", "AV", "AF", "MR", "YC"}
+    assert set(close_lines["document_type"]) <= {"AC", "AV", "AF", "MR", "TX", "YC"}
     assert (close_lines.groupby("document_id")["signed"].sum() == 0).all()
     assert close_lines["document_id"].str.startswith("PC-").all()
 
@@ -659,7 +659,7 @@ def test_aging_and_reconciliation_tables(run: Path, items: pd.DataFrame) -> None
     assert got.sort_index().equals(expected.sort_index())
     assert set(aging["aging_bucket"]) == {"current", "1-30", "31-60", "61-90", "over_90"}
     recon = pq.read_table(run / "subledgers" / "reconciliation.parquet").to_pandas()
-    assert set(recon["subledger"]) == {"AR", "AP", "FA"}
+    assert set(recon["subledger"]) == {"AR", "AP", "FA", "INV"}
     assert (cents(recon["difference"]) == 0).all()
     assert recon.groupby(["company_code", "fiscal_year", "fiscal_period"]).ngroups == 8
 
@@ -697,3 +697,111 @@ def test_an_altered_open_item_fails_the_checks(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "differs from its open items" in bad.stderr
     assert "against their journal lines" in bad.stderr
+
+
+# --- inventory ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stock(run: Path) -> pd.DataFrame:
+    frame = pq.read_table(run / "subledgers" / "inventory.parquet").to_pandas()
+    for column in (
+        "opening_value",
+        "receipt_value",
+        "production_value",
+        "issue_value_posted",
+        "issue_value",
+        "revaluation",
+        "closing_value",
+    ):
+        frame[column] = cents(frame[column])
+    return frame
+
+
+def test_inventory_accounts_equal_the_stock_positions(
+    stock: pd.DataFrame, tb: pd.DataFrame
+) -> None:
+    keys = ["company_code", "fiscal_year", "fiscal_period", "gl_account"]
+    positions = stock.groupby(keys)["closing_value"].sum()
+    ledger = tb[tb["gl_account"].str.startswith("120")].set_index(keys)["closing_balance"]
+    assert len(ledger) >= 16
+    assert (positions.reindex(ledger.index, fill_value=0) == ledger).all()
+    assert set(positions.index) <= set(ledger.index)
+    assert (stock["closing_quantity"] >= 0).all()
+    assert ((stock["closing_quantity"] > 0) | (stock["closing_value"] == 0)).all()
+
+
+def test_positions_roll_forward_and_issues_are_valued_at_the_period_average(
+    stock: pd.DataFrame,
+) -> None:
+    s = stock
+    unit = 1  # both companies keep cents
+    assert (
+        s["closing_quantity"]
+        == s["opening_quantity"]
+        + s["receipt_quantity"]
+        + s["production_quantity"]
+        - s["issue_quantity"]
+    ).all()
+    # weighted average cost of the period (IAS 2.27): everything available, over its quantity
+    issued = s[(s["issue_quantity"] > 0) & (s["closing_quantity"] > 0)]
+    assert len(issued) > 100
+    available_value = issued["opening_value"] + issued["receipt_value"] + issued["production_value"]
+    available_qty = (
+        issued["opening_quantity"] + issued["receipt_quantity"] + issued["production_quantity"]
+    )
+    expected = (issued["issue_quantity"] * available_value / available_qty / unit).round().astype(
+        "int64"
+    ) * unit
+    assert (issued["issue_value"] == expected).all()
+    assert (s["revaluation"] == s["issue_value_posted"] - s["issue_value"]).all()
+    # a period opens with the previous one's closing position
+    s = s.sort_values(["company_code", "gl_account", "material_id", "period_end"])
+    nxt = s.groupby(["company_code", "gl_account", "material_id"]).shift(-1)
+    follows = nxt["opening_quantity"].notna()
+    assert (s.loc[follows, "closing_quantity"] == nxt.loc[follows, "opening_quantity"]).all()
+    assert (s.loc[follows, "closing_value"] == nxt.loc[follows, "opening_value"]).all()
+
+
+def test_inventory_lines_name_their_material_and_match_the_goods_receipts(run: Path) -> None:
+    lines = (
+        ds.dataset(run / "journal_entries", format="parquet", partitioning="hive")
+        .to_table(
+            columns=["gl_account", "material_id", "quantity", "posting_template", "debit_amount"],
+        )
+        .to_pandas()
+    )
+    lines["gl_account"] = lines["gl_account"].astype(str)
+    on_stock = lines[lines["gl_account"].str.startswith("120")]
+    assert on_stock["material_id"].notna().all() and on_stock["quantity"].notna().all()
+    assert lines.loc[~lines["gl_account"].str.startswith("120"), "material_id"].isna().all()
+    received = on_stock[on_stock["posting_template"].astype(str) == "P2P: Goods receipt"]
+    receipts = (
+        ds.dataset(run / "document_flows" / "goods_receipts", format="parquet")
+        .to_table()
+        .to_pandas()
+    )
+    assert received["quantity"].sum() == receipts["quantity"].sum() > 0
+    per_material = received.groupby("material_id")["quantity"].sum()
+    documents = receipts.groupby("material_id")["quantity"].sum()
+    assert per_material.sort_index().equals(documents.sort_index().astype(per_material.dtype))
+    templates = set(on_stock["posting_template"].astype(str))
+    assert {"P2P: Production and replenishment receipt", "R2R: Inventory revaluation"} <= templates
+
+
+def test_an_altered_stock_position_fails_the_checks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    record = next(f for f in manifest["files"] if f["table"] == "inventory")
+    table = pq.read_table(out / record["path"])
+    column = table.schema.get_field_index("closing_quantity")
+    values = table["closing_quantity"].to_pylist()
+    values[len(values) // 3] += 1
+    table = table.set_column(
+        column, table.field(column), pa.array(values, table.field(column).type)
+    )
+    _rewrite(out, record, table, manifest)
+    bad = _verify(out)
+    assert bad.returncode == 1
+    assert "do not roll forward" in bad.stderr

@@ -131,4 +131,4 @@ def test_golden_block_checksum() -> None:
 
 
 GOLDEN_ROWS = 275
-GOLDEN_SHA256 = "b4b0cb114fa338cbb5da1c0d7e2e5dba847ac73f65ffce78ad077ca576938e04"
+GOLDEN_SHA256 = "9d3690ef587d80facf7a581c76a23200049bcbc3b25be8831a7f463865ea62f2"

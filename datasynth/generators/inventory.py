@@ -1,0 +1,344 @@
+"""The inventory subledger: stock positions per account and material, valued at weighted
+average cost, that the inventory accounts of the ledger equal at every period end.
+
+Every journal line on an inventory account names the material it moves and the quantity
+(goods receipts +, goods issues -). From their sums per period:
+
+* **Opening positions**: each inventory account's opening balance is spread over the company's
+  materials (log-normal shares, whole units at standard cost; the largest position takes the
+  rounding, so they sum to the opening balance exactly).
+* **Production and replenishment receipts**: the flows sell finished goods that nothing
+  produces, so when a period would issue more than the position holds, a receipt at standard
+  cost on the period's first day brings in the shortfall plus 10% of the period's issues
+  (``Dr`` inventory, ``Cr`` 500200 inventory adjustments: production absorbed). Stock never
+  goes negative at a period end.
+* **Valuation** at weighted average cost per period (IAS 2.27, periodic basis): the period's
+  average is (opening value + receipts) / (opening quantity + receipt quantity), issues are
+  valued at it, and the difference to what the issues were posted at (standard cost) is
+  revalued on the period's last day per material (``Dr``/``Cr`` inventory, ``Cr``/``Dr`` 500100
+  purchase price differences).
+
+A per-receipt moving average would need every material's movements in time order across all
+blocks (a shuffle by material); the periodic average needs only sums, which reduce.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datasynth.config.models import DatasynthConfig
+from datasynth.core.ids import fixed_width_strings
+from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
+from datasynth.core.seeding import stream
+from datasynth.generators.ledger_lines import LedgerLines, Posting
+from datasynth.generators.master import AUTOMATED_PERSONA, Master
+
+SUMS_SCHEMA = pa.schema(
+    [
+        pa.field("company_code", pa.string(), nullable=False),
+        pa.field("fiscal_year", pa.int16(), nullable=False),
+        pa.field("fiscal_period", pa.int8(), nullable=False),
+        pa.field("gl_account", pa.string(), nullable=False),
+        pa.field("material_id", pa.string(), nullable=False),
+        pa.field("receipt_quantity", pa.int64(), nullable=False),
+        pa.field("receipt_value", pa.int64(), nullable=False),
+        pa.field("issue_quantity", pa.int64(), nullable=False),
+        pa.field("issue_value", pa.int64(), nullable=False),
+    ]
+)
+POSITION_SCHEMA = pa.schema(
+    [
+        pa.field("company_code", pa.string(), nullable=False),
+        pa.field("fiscal_year", pa.int16(), nullable=False),
+        pa.field("fiscal_period", pa.int8(), nullable=False),
+        pa.field("period_end", pa.date32(), nullable=False),
+        pa.field("gl_account", pa.string(), nullable=False),
+        pa.field("material_id", pa.string(), nullable=False),
+        pa.field("opening_quantity", pa.int64(), nullable=False),
+        pa.field("opening_value", AMOUNT_TYPE, nullable=False),
+        pa.field("receipt_quantity", pa.int64(), nullable=False),
+        pa.field("receipt_value", AMOUNT_TYPE, nullable=False),
+        pa.field("production_quantity", pa.int64(), nullable=False),
+        pa.field("production_value", AMOUNT_TYPE, nullable=False),
+        pa.field("issue_quantity", pa.int64(), nullable=False),
+        pa.field("issue_value_posted", AMOUNT_TYPE, nullable=False),
+        pa.field("issue_value", AMOUNT_TYPE, nullable=False),
+        pa.field("revaluation", AMOUNT_TYPE, nullable=False),
+        pa.field("closing_quantity", pa.int64(), nullable=False),
+        pa.field("closing_value", AMOUNT_TYPE, nullable=False),
+        pa.field("average_price", pa.float64(), nullable=False),
+    ]
+)
+PRODUCTION = Posting("WE", "P2P: Production and replenishment receipt", "automated", "P2P")
+REVALUATION = Posting("MR", "R2R: Inventory revaluation", "period_close", "R2R")
+PRODUCTION_ACCOUNT = "500200"
+PRICE_DIFFERENCE_ACCOUNT = "500100"
+#: a production receipt brings in the shortfall plus this share of the period's issues
+SAFETY_SHARE = 0.10
+_KEYS = ["company_code", "fiscal_year", "fiscal_period", "gl_account", "material_id"]
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def inventory_sums(
+    lines: pa.Table, company_code: str, fiscal_year: int, fiscal_period: int
+) -> pa.Table:
+    """Receipts and issues (quantity and posted value) per account and material of journal
+    lines of one company and period (lines without a material are left out)."""
+    lines = lines.filter(pc.is_valid(lines["material_id"]))
+    if lines.num_rows == 0:
+        return SUMS_SCHEMA.empty_table()
+    account = lines["gl_account"]
+    if pa.types.is_dictionary(account.type):
+        account = account.cast(account.type.value_type)
+    qty = lines["quantity"].to_numpy(zero_copy_only=False).astype(np.int64)
+    value = minor_from_decimal(lines["debit_amount"]) - minor_from_decimal(lines["credit_amount"])
+    receipt = value > 0
+    table = pa.table(
+        {
+            "gl_account": account,
+            "material_id": lines["material_id"],
+            "receipt_quantity": pa.array(np.where(receipt, qty, 0)),
+            "receipt_value": pa.array(np.where(receipt, value, 0)),
+            "issue_quantity": pa.array(np.where(receipt, 0, -qty)),
+            "issue_value": pa.array(np.where(receipt, 0, -value)),
+        }
+    )
+    grouped = table.group_by(["gl_account", "material_id"]).aggregate(
+        [(c, "sum") for c in SUMS_SCHEMA.names[5:]]
+    )
+    n = grouped.num_rows
+    out = pa.table(
+        [
+            pa.array([company_code] * n),
+            pa.array(np.full(n, fiscal_year, np.int16)),
+            pa.array(np.full(n, fiscal_period, np.int8)),
+            grouped["gl_account"],
+            grouped["material_id"],
+            *(grouped[f"{c}_sum"] for c in SUMS_SCHEMA.names[5:]),
+        ],
+        schema=SUMS_SCHEMA,
+    )
+    return out.sort_by([(k, "ascending") for k in _KEYS])
+
+
+def combine_inventory(*parts: pa.Table) -> pa.Table:
+    """The sum of :func:`inventory_sums` tables."""
+    tables = [p for p in parts if p.num_rows]
+    if not tables:
+        return SUMS_SCHEMA.empty_table()
+    grouped = (
+        pa.concat_tables(tables)
+        .group_by(_KEYS)
+        .aggregate([(c, "sum") for c in SUMS_SCHEMA.names[5:]])
+    )
+    out = pa.table(
+        [grouped[k] for k in _KEYS] + [grouped[f"{c}_sum"] for c in SUMS_SCHEMA.names[5:]],
+        schema=SUMS_SCHEMA,
+    )
+    return out.sort_by([(k, "ascending") for k in _KEYS])
+
+
+def inventory_accounts(master: Master) -> list[str]:
+    """The chart's inventory accounts (the ``inventory`` subtype family)."""
+    return [master.chart.numbers[i] for i in master.chart.families.get("subtype:inventory", ())]
+
+
+def opening_positions(
+    config: DatasynthConfig, master: Master, company_index: int, amounts: dict[str, int]
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """(account, material index) -> (quantity, value) summing per account exactly to the
+    opening balance of each inventory account in ``amounts``."""
+    company = master.companies[company_index]
+    assert master.material_costs is not None
+    cost = master.material_costs[company_index]
+    out: dict[tuple[str, int], tuple[int, int]] = {}
+    for account in inventory_accounts(master):
+        total = amounts.get(account, 0)
+        if total <= 0 or cost.size == 0:
+            continue
+        rng = stream(config.global_.seed, "opening_inventory", company.code, account)
+        weights = rng.lognormal(0.0, 1.0, cost.size)
+        qty = np.maximum(np.floor(total * weights / weights.sum() / cost), 0).astype(np.int64)
+        value = qty * cost
+        if value.sum() > total:  # rounding down never overshoots; keep it exact anyway
+            qty[:] = 0
+            value[:] = 0
+        largest = int(np.argmax(weights))
+        qty[largest] = max(int(qty[largest]), 1)
+        value[largest] += total - int(value.sum())
+        for m in np.flatnonzero(qty > 0):
+            out[(account, int(m))] = (int(qty[m]), int(value[m]))
+    return out
+
+
+def value_inventory(
+    config: DatasynthConfig,
+    master: Master,
+    sums: pa.Table,
+    openings: list[dict[tuple[str, int], tuple[int, int]]],
+) -> tuple[pa.Table, pa.Table]:
+    """Production receipts and revaluations (journal lines with partition columns) and the
+    positions of every company, period, account and material."""
+    out = LedgerLines()
+    positions = []
+    for ci, company in enumerate(master.companies):
+        periods = company.periods
+        cost = master.material_costs[ci] if master.material_costs else np.zeros(0, np.int64)
+        prefix = f"MAT-{company.code}-"
+        mine = sums.filter(pc.equal(sums["company_code"], company.code))
+        keys = sorted(
+            set(openings[ci])
+            | {
+                (a, int(m[len(prefix) :]) - 1)
+                for a, m in zip(
+                    mine["gl_account"].to_pylist(), mine["material_id"].to_pylist(), strict=True
+                )
+            }
+        )
+        if not keys:
+            continue
+        row = {k: i for i, k in enumerate(keys)}
+        n, p = len(keys), len(periods)
+        position = {(x.fiscal_year, x.fiscal_period): k for k, x in enumerate(periods)}
+        flows = np.zeros((4, n, p), dtype=np.int64)  # receipt q, receipt v, issue q, issue v
+        if mine.num_rows:
+            r = np.array(
+                [
+                    row[(a, int(m[len(prefix) :]) - 1)]
+                    for a, m in zip(
+                        mine["gl_account"].to_pylist(),
+                        mine["material_id"].to_pylist(),
+                        strict=True,
+                    )
+                ]
+            )
+            at = np.array(
+                [
+                    position[(y, f)]
+                    for y, f in zip(
+                        mine["fiscal_year"].to_pylist(),
+                        mine["fiscal_period"].to_pylist(),
+                        strict=True,
+                    )
+                ]
+            )
+            for j, column in enumerate(SUMS_SCHEMA.names[5:]):
+                np.add.at(flows[j], (r, at), mine[column].to_numpy())
+        q = np.array([openings[ci].get(key, (0, 0))[0] for key in keys], dtype=np.int64)
+        v = np.array([openings[ci].get(key, (0, 0))[1] for key in keys], dtype=np.int64)
+        material = np.array([m for _, m in keys], dtype=np.int64)
+        accounts = [a for a, _ in keys]
+        unit_cost = cost[material]
+        unit = company.amount_unit
+        columns: dict[str, list[np.ndarray]] = {c: [] for c in POSITION_SCHEMA.names}
+        user = (
+            company.user_ids[int(company.user_lookup[company.persona_offsets[-1]])],
+            AUTOMATED_PERSONA,
+        )
+        for k, period in enumerate(periods):
+            rq, rv, iq, iv = flows[:, :, k]
+            available = q + rq
+            short = iq - available
+            produce = np.where(short > 0, short + np.ceil(SAFETY_SHARE * iq).astype(np.int64), 0)
+            pv = produce * unit_cost
+            available = available + produce
+            value = v + rv + pv
+            emptied = (available == iq) & (iq > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                at_average = (
+                    np.where(
+                        available > 0, np.rint(iq * (value / np.maximum(available, 1)) / unit), 0
+                    ).astype(np.int64)
+                    * unit
+                )
+            at_average = np.where(emptied, value, np.where(iq > 0, at_average, 0))
+            revaluation = iv - at_average
+            closing_q = available - iq
+            closing_v = value - at_average
+            tag = f"PC-{company.code}-{period.fiscal_year:04d}{period.fiscal_period:02d}"
+            made = np.flatnonzero(produce > 0)
+            if made.size:
+                lines = [accounts[i] for i in made] + [PRODUCTION_ACCOUNT]
+                signed = [int(pv[i]) for i in made]
+                signed.append(-sum(signed))
+                out.entry(
+                    company,
+                    period,
+                    f"{tag}-WE01",
+                    PRODUCTION,
+                    period.first,
+                    user,
+                    lines,
+                    signed,
+                    [None] * len(lines),
+                    materials=[f"{prefix}{material[i] + 1:06d}" for i in made] + [None],
+                    quantities=[int(produce[i]) for i in made] + [None],
+                )
+            moved = np.flatnonzero(revaluation != 0)
+            if moved.size:
+                lines = [accounts[i] for i in moved] + [PRICE_DIFFERENCE_ACCOUNT]
+                signed = [int(revaluation[i]) for i in moved]
+                signed.append(-sum(signed))
+                out.entry(
+                    company,
+                    period,
+                    f"{tag}-MR01",
+                    REVALUATION,
+                    period.stop - dt.timedelta(days=1),
+                    user,
+                    lines,
+                    signed,
+                    [None] * len(lines),
+                    materials=[f"{prefix}{material[i] + 1:06d}" for i in moved] + [None],
+                    quantities=[0 for _ in moved] + [None],
+                )
+            show = (q != 0) | (v != 0) | (rq != 0) | (iq != 0) | (produce != 0) | (closing_q != 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                average = np.where(closing_q > 0, closing_v / np.maximum(closing_q, 1) / 100.0, 0.0)
+            for name, values in (
+                ("opening_quantity", q),
+                ("opening_value", v),
+                ("receipt_quantity", rq),
+                ("receipt_value", rv),
+                ("production_quantity", produce),
+                ("production_value", pv),
+                ("issue_quantity", iq),
+                ("issue_value_posted", iv),
+                ("issue_value", at_average),
+                ("revaluation", revaluation),
+                ("closing_quantity", closing_q),
+                ("closing_value", closing_v),
+                ("average_price", average),
+            ):
+                columns[name].append(values[show])
+            picked = np.flatnonzero(show)
+            columns["company_code"].append(np.full(picked.size, company.code, dtype=object))
+            columns["fiscal_year"].append(np.full(picked.size, period.fiscal_year, np.int16))
+            columns["fiscal_period"].append(np.full(picked.size, period.fiscal_period, np.int8))
+            end = (period.stop - _EPOCH).days - 1
+            columns["period_end"].append(np.full(picked.size, end, np.int32))
+            columns["gl_account"].append(np.asarray(accounts, dtype=object)[picked])
+            columns["material_id"].append(material[picked])
+            q = closing_q
+            v = closing_v
+        joined = {name: np.concatenate(parts) for name, parts in columns.items()}
+        arrays = []
+        for f in POSITION_SCHEMA:
+            values = joined[f.name]
+            if f.name == "material_id":
+                arrays.append(fixed_width_strings(prefix, values + 1, 6))
+            elif f.type == AMOUNT_TYPE:
+                arrays.append(decimal_from_minor(values.astype(np.int64)))
+            elif f.name == "period_end":
+                arrays.append(pa.array(values.astype(np.int32), pa.date32()))
+            else:
+                arrays.append(
+                    pa.array(values.tolist() if values.dtype == object else values, f.type)
+                )
+        positions.append(pa.Table.from_arrays(arrays, schema=POSITION_SCHEMA))
+    table = pa.concat_tables(positions) if positions else POSITION_SCHEMA.empty_table()
+    return out.table(), table
