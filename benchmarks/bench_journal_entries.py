@@ -3,6 +3,7 @@
     python benchmarks/bench_journal_entries.py                 # ~10M lines, 2 workers
     python benchmarks/bench_journal_entries.py --lines 50000000 --memory
     python benchmarks/bench_journal_entries.py --flows         # medium preset, flows off vs on
+    python benchmarks/bench_journal_entries.py --balances      # medium preset, balances off vs on
 
 Both sides use the same number of worker processes, the same block size and the same Parquet
 settings (zstd, dictionary only on dictionary columns, decimals stored as integers). The
@@ -111,7 +112,7 @@ def run_datasynth(
     root: Path,
     scheduler: str,
     months: int = 12,
-    extra: tuple[str, ...] = ("document_flows.enabled=false",),
+    extra: tuple[str, ...] = ("document_flows.enabled=false", "balances.enabled=false"),
 ) -> dict[str, Any]:
     size = (
         [f"transactions.count={round(lines / LINES_PER_ENTRY)}", f"global.period_months={months}"]
@@ -167,7 +168,7 @@ def run_flows(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         args.workers,
         tmp / "off",
         args.scheduler,
-        extra=(*preset, "document_flows.enabled=false"),
+        extra=(*preset, "document_flows.enabled=false", "balances.enabled=false"),
     )
     shutil.rmtree(tmp / "off", ignore_errors=True)
     on = run_datasynth(
@@ -176,7 +177,12 @@ def run_flows(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         args.workers,
         tmp / "on",
         args.scheduler,
-        extra=(*preset, "document_flows.enabled=true", "document_flows.ocel.enabled=false"),
+        extra=(
+            *preset,
+            "document_flows.enabled=true",
+            "document_flows.ocel.enabled=false",
+            "balances.enabled=false",
+        ),
     )
     shutil.rmtree(tmp / "on", ignore_errors=True)
     base = run_baseline(on["rows"], args.block_rows, args.workers, tmp / "baseline")
@@ -196,6 +202,44 @@ def run_flows(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     }
 
 
+def run_balances(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The preset with flows on, balances (reduction, subledgers, close) off and on, and the
+    baseline, in one run. Journal lines per second of the whole run: the balances stages are
+    the price of having them."""
+    preset = (f"+preset={args.preset}", "document_flows.ocel.enabled=false")
+    runs = {}
+    for name, switch in (("balances_off", "false"), ("balances_on", "true")):
+        runs[name] = run_datasynth(
+            0,
+            args.block_rows,
+            args.workers,
+            tmp / name,
+            args.scheduler,
+            extra=(*preset, f"balances.enabled={switch}"),
+        )
+        if name == "balances_on":
+            tables = json.loads((tmp / name / "manifest.json").read_text())["tables"]
+            runs[name]["subledger_rows"] = sum(
+                v["rows"]
+                for k, v in tables.items()
+                if k in ("ar_open_items", "ap_open_items", "inventory", "fa_register")
+            )
+        shutil.rmtree(tmp / name, ignore_errors=True)
+    base = run_baseline(runs["balances_on"]["rows"], args.block_rows, args.workers, tmp / "b")
+    shutil.rmtree(tmp / "b", ignore_errors=True)
+    off, on = runs["balances_off"], runs["balances_on"]
+    return {
+        "preset": args.preset,
+        **runs,
+        "baseline": base,
+        "ratio_to_baseline": {
+            "balances_off": round(off["rows_per_s_per_core"] / base["rows_per_s_per_core"], 3),
+            "balances_on": round(on["rows_per_s_per_core"] / base["rows_per_s_per_core"], 3),
+        },
+        "seconds_on_vs_off": round(on["seconds"] / off["seconds"], 3),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
@@ -211,7 +255,12 @@ def main() -> int:
         action="store_true",
         help="document flows off vs on for --preset (journal lines and documents per second)",
     )
-    parser.add_argument("--preset", default="medium", help="the preset --flows runs")
+    parser.add_argument(
+        "--balances",
+        action="store_true",
+        help="balances, subledgers and period close off vs on for --preset",
+    )
+    parser.add_argument("--preset", default="medium", help="the preset --flows/--balances runs")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="datasynth-bench-"))
@@ -221,6 +270,12 @@ def main() -> int:
         "numpy": np.__version__,
         "pyarrow": pa.__version__,
     }
+    if args.balances:
+        try:
+            report = {"machine": machine, "workers": args.workers, **run_balances(args, tmp)}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return _emit(report, args.json)
     if args.flows:
         try:
             report = {"machine": machine, "workers": args.workers, **run_flows(args, tmp)}

@@ -31,10 +31,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasynth.config.models import DatasynthConfig
+from datasynth.core import vocab
 from datasynth.core.ids import fixed_width_strings
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
 from datasynth.core.seeding import stream
-from datasynth.generators.ledger_lines import LedgerLines, Posting
+from datasynth.generators.journal_entries import SCHEMA
+from datasynth.generators.ledger_lines import Posting, bulk_entries
 from datasynth.generators.master import AUTOMATED_PERSONA, Master
 
 SUMS_SCHEMA = pa.schema(
@@ -80,6 +82,7 @@ PRICE_DIFFERENCE_ACCOUNT = "500100"
 #: a production receipt brings in the shortfall plus this share of the period's issues
 SAFETY_SHARE = 0.10
 _KEYS = ["company_code", "fiscal_year", "fiscal_period", "gl_account", "material_id"]
+_CODE = 10**7
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -183,58 +186,58 @@ def value_inventory(
 ) -> tuple[pa.Table, pa.Table]:
     """Production receipts and revaluations (journal lines with partition columns) and the
     positions of every company, period, account and material."""
-    out = LedgerLines()
+    out: list[pa.Table] = []
     positions = []
     for ci, company in enumerate(master.companies):
         periods = company.periods
         cost = master.material_costs[ci] if master.material_costs else np.zeros(0, np.int64)
         prefix = f"MAT-{company.code}-"
         mine = sums.filter(pc.equal(sums["company_code"], company.code))
-        keys = sorted(
-            set(openings[ci])
-            | {
-                (a, int(m[len(prefix) :]) - 1)
-                for a, m in zip(
-                    mine["gl_account"].to_pylist(), mine["material_id"].to_pylist(), strict=True
-                )
-            }
-        )
-        if not keys:
+        # a position is (account, material): coded as account index * 10**7 + material
+        numbers = {a: i for i, a in enumerate(master.chart.numbers)}
+        open_codes = np.array(
+            [numbers[a] * _CODE + m for a, m in openings[ci]], dtype=np.int64
+        ).reshape(-1)
+        sum_codes = np.zeros(0, dtype=np.int64)
+        if mine.num_rows:
+            account_index = np.array(
+                [numbers[a] for a in mine["gl_account"].to_pylist()], dtype=np.int64
+            )
+            material_index = (
+                pc.utf8_slice_codeunits(mine["material_id"], len(prefix))
+                .cast(pa.int64())
+                .to_numpy()
+                - 1
+            )
+            sum_codes = account_index * _CODE + material_index
+        keys = np.unique(np.concatenate([open_codes, sum_codes]))
+        if keys.size == 0:
             continue
-        row = {k: i for i, k in enumerate(keys)}
-        n, p = len(keys), len(periods)
-        position = {(x.fiscal_year, x.fiscal_period): k for k, x in enumerate(periods)}
+        n, p = keys.size, len(periods)
         flows = np.zeros((4, n, p), dtype=np.int64)  # receipt q, receipt v, issue q, issue v
         if mine.num_rows:
-            r = np.array(
-                [
-                    row[(a, int(m[len(prefix) :]) - 1)]
-                    for a, m in zip(
-                        mine["gl_account"].to_pylist(),
-                        mine["material_id"].to_pylist(),
-                        strict=True,
-                    )
-                ]
-            )
-            at = np.array(
-                [
-                    position[(y, f)]
-                    for y, f in zip(
-                        mine["fiscal_year"].to_pylist(),
-                        mine["fiscal_period"].to_pylist(),
-                        strict=True,
-                    )
-                ]
-            )
+            r = np.searchsorted(keys, sum_codes)
+            period_key = mine["fiscal_year"].to_numpy().astype(np.int64) * 100 + mine[
+                "fiscal_period"
+            ].to_numpy().astype(np.int64)
+            known = np.array([x.fiscal_year * 100 + x.fiscal_period for x in periods])
+            order = np.argsort(known)
+            at = order[np.searchsorted(known[order], period_key)]
             for j, column in enumerate(SUMS_SCHEMA.names[5:]):
                 np.add.at(flows[j], (r, at), mine[column].to_numpy())
-        q = np.array([openings[ci].get(key, (0, 0))[0] for key in keys], dtype=np.int64)
-        v = np.array([openings[ci].get(key, (0, 0))[1] for key in keys], dtype=np.int64)
-        material = np.array([m for _, m in keys], dtype=np.int64)
-        accounts = [a for a, _ in keys]
+        q = np.zeros(n, dtype=np.int64)
+        v = np.zeros(n, dtype=np.int64)
+        at_open = np.searchsorted(keys, open_codes)
+        q[at_open] = [qv[0] for qv in openings[ci].values()]
+        v[at_open] = [qv[1] for qv in openings[ci].values()]
+        material = keys % _CODE
+        accounts = np.asarray(master.chart.numbers, dtype=object)[keys // _CODE]
         unit_cost = cost[material]
         unit = company.amount_unit
         columns: dict[str, list[np.ndarray]] = {c: [] for c in POSITION_SCHEMA.names}
+        entry_lines: dict[str, dict[str, list[np.ndarray]]] = {
+            kind: {"row": [], "period": [], "signed": [], "quantity": []} for kind in ("WE", "MR")
+        }
         user = (
             company.user_ids[int(company.user_lookup[company.persona_offsets[-1]])],
             AUTOMATED_PERSONA,
@@ -259,43 +262,18 @@ def value_inventory(
             revaluation = iv - at_average
             closing_q = available - iq
             closing_v = value - at_average
-            tag = f"PC-{company.code}-{period.fiscal_year:04d}{period.fiscal_period:02d}"
-            made = np.flatnonzero(produce > 0)
-            if made.size:
-                lines = [accounts[i] for i in made] + [PRODUCTION_ACCOUNT]
-                signed = [int(pv[i]) for i in made]
-                signed.append(-sum(signed))
-                out.entry(
-                    company,
-                    period,
-                    f"{tag}-WE01",
-                    PRODUCTION,
-                    period.first,
-                    user,
-                    lines,
-                    signed,
-                    [None] * len(lines),
-                    materials=[f"{prefix}{material[i] + 1:06d}" for i in made] + [None],
-                    quantities=[int(produce[i]) for i in made] + [None],
-                )
-            moved = np.flatnonzero(revaluation != 0)
-            if moved.size:
-                lines = [accounts[i] for i in moved] + [PRICE_DIFFERENCE_ACCOUNT]
-                signed = [int(revaluation[i]) for i in moved]
-                signed.append(-sum(signed))
-                out.entry(
-                    company,
-                    period,
-                    f"{tag}-MR01",
-                    REVALUATION,
-                    period.stop - dt.timedelta(days=1),
-                    user,
-                    lines,
-                    signed,
-                    [None] * len(lines),
-                    materials=[f"{prefix}{material[i] + 1:06d}" for i in moved] + [None],
-                    quantities=[0 for _ in moved] + [None],
-                )
+            # entry lines: one per position, then the contra line (row -1)
+            for kind, rows, amounts, quantities in (
+                ("WE", np.flatnonzero(produce > 0), pv, produce),
+                ("MR", np.flatnonzero(revaluation != 0), revaluation, np.zeros_like(produce)),
+            ):
+                if rows.size == 0:
+                    continue
+                lines = entry_lines[kind]
+                lines["row"] += [rows, np.array([-1])]
+                lines["period"].append(np.full(rows.size + 1, k))
+                lines["signed"] += [amounts[rows], np.array([-int(amounts[rows].sum())])]
+                lines["quantity"] += [quantities[rows], np.array([0])]
             show = (q != 0) | (v != 0) | (rq != 0) | (iq != 0) | (produce != 0) | (closing_q != 0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 average = np.where(closing_q > 0, closing_v / np.maximum(closing_q, 1) / 100.0, 0.0)
@@ -325,6 +303,56 @@ def value_inventory(
             columns["material_id"].append(material[picked])
             q = closing_q
             v = closing_v
+        for kind, posting, contra in (
+            ("WE", PRODUCTION, PRODUCTION_ACCOUNT),
+            ("MR", REVALUATION, PRICE_DIFFERENCE_ACCOUNT),
+        ):
+            lines = entry_lines[kind]
+            if not lines["row"]:
+                continue
+            row = np.concatenate(lines["row"])
+            at_period = np.concatenate(lines["period"])
+            on_stock = row >= 0
+            # one entry per period: production on its first day, revaluation on its last
+            days = np.array(
+                [
+                    (x.first - _EPOCH).days if kind == "WE" else (x.stop - _EPOCH).days - 1
+                    for x in periods
+                ],
+                dtype=np.int64,
+            )
+            tags = pa.array(
+                [
+                    f"PC-{company.code}-{x.fiscal_year:04d}{x.fiscal_period:02d}-{kind}01"
+                    for x in periods
+                ]
+            )
+            starts = np.flatnonzero(np.r_[True, at_period[1:] != at_period[:-1]])
+            number = np.arange(row.size) - np.repeat(starts, np.diff(np.r_[starts, row.size])) + 1
+            material_id = vocab.scatter(
+                pa.nulls(row.size, pa.string()),
+                on_stock,
+                fixed_width_strings(prefix, material[row[on_stock]] + 1, 6),
+            )
+            out.append(
+                bulk_entries(
+                    company,
+                    posting,
+                    user,
+                    document_id=tags.take(pa.array(at_period)),
+                    period=at_period,
+                    day=days[at_period],
+                    account=pa.array(
+                        np.where(on_stock, accounts[row], contra).tolist(), pa.string()
+                    ),
+                    signed=np.concatenate(lines["signed"]),
+                    line_number=number,
+                    material_id=material_id,
+                    quantity=pa.array(
+                        np.concatenate(lines["quantity"]), pa.int64(), mask=~on_stock
+                    ),
+                )
+            )
         joined = {name: np.concatenate(parts) for name, parts in columns.items()}
         arrays = []
         for f in POSITION_SCHEMA:
@@ -341,4 +369,4 @@ def value_inventory(
                 )
         positions.append(pa.Table.from_arrays(arrays, schema=POSITION_SCHEMA))
     table = pa.concat_tables(positions) if positions else POSITION_SCHEMA.empty_table()
-    return out.table(), table
+    return (pa.concat_tables(out) if out else SCHEMA.empty_table()), table

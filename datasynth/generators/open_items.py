@@ -27,7 +27,8 @@ from datasynth.core.ids import fixed_width_strings
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
 from datasynth.core.seeding import stream
 from datasynth.generators.flows import workday
-from datasynth.generators.ledger_lines import LedgerLines, Posting
+from datasynth.generators.journal_entries import SCHEMA
+from datasynth.generators.ledger_lines import Posting, bulk_entries
 from datasynth.generators.master import AUTOMATED_PERSONA, CompanyMaster, Master
 from datasynth.generators.partners import partner_ids
 
@@ -146,7 +147,7 @@ def opening_items(
 
 def settle_opening_items(
     config: DatasynthConfig, master: Master, company_index: int, items: pa.Table
-) -> LedgerLines:
+) -> pa.Table:
     """Receipts and payments of the opening items that fall inside the window: around the due
     date (5 days early to 25 days late; items already overdue at the opening date within its
     first 20 days; weekends moved to Monday), a few never."""
@@ -158,9 +159,8 @@ def settle_opening_items(
         company.user_ids[int(company.user_lookup[company.persona_offsets[-1]])],
         AUTOMATED_PERSONA,
     )
-    out = LedgerLines()
     if items.num_rows == 0:
-        return out
+        return SCHEMA.empty_table()
     rng = stream(config.global_.seed, "opening_settlements", company.code)
     n = items.num_rows
     due = items["due_date"].cast(pa.int32()).to_numpy().astype(np.int64)
@@ -169,31 +169,45 @@ def settle_opening_items(
     day = workday(np.maximum(due + rng.integers(-5, 26, n), first_day + rng.integers(0, 20, n)))
     paid = (rng.random(n) >= OPENING_UNPAID) & (day < stops[-1])
     signed = minor_from_decimal(items["debit_amount"]) - minor_from_decimal(items["credit_amount"])
-    ids = items["clearing_reference"].to_pylist()
-    accounts = items["gl_account"].to_pylist()
-    vendors = items["vendor_id"].to_pylist()
-    customers = items["customer_id"].to_pylist()
-    for i in np.flatnonzero(paid):
-        k = int(np.searchsorted(stops, day[i], side="right"))
-        ledger = "AR" if customers[i] is not None else "AP"
-        amount = int(signed[i])
-        account = accounts[i]
-        partner = (account, customers[i] if ledger == "AR" else vendors[i])
-        out.entry(
-            company,
-            periods[k],
-            f"{ids[i]}-{POSTINGS[ledger].document_type}",
-            POSTINGS[ledger],
-            _EPOCH + dt.timedelta(days=int(day[i])),
-            user,
-            [bank, account],
-            [amount, -amount],
-            [None, None],
-            vendor=partner if ledger == "AP" else None,
-            customer=partner if ledger == "AR" else None,
-            item=(ids[i], _EPOCH + dt.timedelta(days=int(due[i]))),
+    is_ar = pc.is_valid(items["customer_id"]).to_numpy(zero_copy_only=False)
+    parts = []
+    for ledger, mine in (("AR", paid & is_ar), ("AP", paid & ~is_ar)):
+        rows = np.flatnonzero(mine)
+        if rows.size == 0:
+            continue
+        take = pa.array(rows)
+        posting = POSTINGS[ledger]
+        ids = items["clearing_reference"].take(take)
+        # two lines per settlement: bank, then the item's account
+        line = np.repeat(rows, 2)
+        first = np.tile([True, False], rows.size)
+        account = pc.if_else(pa.array(first), bank, items["gl_account"].take(pa.array(line)))
+        on_item = pa.array(~first)
+        partner = items["customer_id" if ledger == "AR" else "vendor_id"].take(pa.array(line))
+        partner = pc.if_else(on_item, partner, pa.scalar(None, pa.string()))
+        clearing = pc.if_else(
+            on_item, items["clearing_reference"].take(pa.array(line)), pa.scalar(None, pa.string())
         )
-    return out
+        parts.append(
+            bulk_entries(
+                company,
+                posting,
+                user,
+                document_id=pc.binary_join_element_wise(
+                    ids, pa.scalar(f"-{posting.document_type}"), ""
+                ).take(pa.array(np.repeat(np.arange(rows.size), 2))),
+                period=np.searchsorted(stops, day[line], side="right"),
+                day=day[line],
+                account=account,
+                signed=np.where(first, signed[line], -signed[line]),
+                line_number=np.where(first, 1, 2),
+                vendor_id=partner if ledger == "AP" else None,
+                customer_id=partner if ledger == "AR" else None,
+                clearing=clearing,
+                due_day=np.where(first, -1, due[line]),
+            )
+        )
+    return pa.concat_tables(parts) if parts else SCHEMA.empty_table()
 
 
 def open_items(lines: pa.Table, company: CompanyMaster, accounts: dict[str, str]) -> pa.Table:

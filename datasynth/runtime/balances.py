@@ -142,7 +142,7 @@ def write_period_close(
         amounts = opening_amounts(config, master, i)
         items = opening_items(config, master, i, amounts)
         opening.append(items)
-        entries.append(settle_opening_items(config, master, i, items).table())
+        entries.append(settle_opening_items(config, master, i, items))
         stock.append(opening_positions(config, master, i, amounts))
     inventory_entries, positions = value_inventory(config, master, totals["inventory"], stock)
     entries.append(inventory_entries)
