@@ -39,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datasynth.config.models import DatasynthConfig
+from datasynth.config.models import PERSONAS, DatasynthConfig
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
 from datasynth.core.seeding import stream
 from datasynth.generators.ledger_lines import LedgerLines, Posting
@@ -254,15 +254,16 @@ def asset_register(config: DatasynthConfig, master: Master, company_index: int) 
     used_before = month[None, :] - bought[:, None]
     k = np.arange(len(periods))[None, :]
     stopped = disposed[:, None] & (k >= disposal_period[:, None])
-    before = accumulated_depreciation(cost, salvage, life, method, used_before)
-    after = accumulated_depreciation(cost, salvage, life, method, used_before + 1)
+    # schedules run in the currency's smallest unit (whole yen), so every amount stays whole
+    unit = company.amount_unit
+    in_units = (cost // unit, salvage // unit, life, method)
+    before = accumulated_depreciation(*in_units, used_before) * unit
+    after = accumulated_depreciation(*in_units, used_before + 1) * unit
     depreciation = np.where(stopped, 0, after - before)
     accumulated = np.where(stopped, 0, after)
     held = (acquired[:, None] < period_stop[None, :]) & ~stopped
     in_opening = acquired < first_day
-    opening = accumulated_depreciation(
-        cost, salvage, life, method, _month(np.asarray(first_day)) - bought
-    )
+    opening = accumulated_depreciation(*in_units, _month(np.asarray(first_day)) - bought) * unit
     opening = np.where(in_opening, opening, 0)
 
     # proceeds: 30-120% of the net book value at disposal (land: of its cost)
@@ -275,7 +276,6 @@ def asset_register(config: DatasynthConfig, master: Master, company_index: int) 
         )[:, 0],
         0,
     )
-    unit = company.amount_unit
     proceeds = np.where(
         disposed,
         np.rint((cost - at_disposal) * (0.3 + 0.9 * u[:, 2]) / unit).astype(np.int64) * unit,
@@ -333,10 +333,19 @@ def asset_entries(
         periods = company.periods
         period_stop = np.array([(p.stop - _EPOCH).days for p in periods], dtype=np.int64)
         batch = company.user_ids[int(company.user_lookup[company.persona_offsets[-1]])]
-        people = company.persona_sizes[: len(company.persona_sizes) - 1]
         accountant = (
-            company.user_ids[int(company.user_lookup[0])] if people.sum() else batch,
-            "senior_accountant" if people.sum() else AUTOMATED_PERSONA,
+            company.user_ids[
+                int(
+                    company.user_lookup[
+                        company.persona_offsets[PERSONAS.index("senior_accountant")]
+                    ]
+                )
+            ]
+            if company.persona_sizes[PERSONAS.index("senior_accountant")]
+            else batch,
+            "senior_accountant"
+            if company.persona_sizes[PERSONAS.index("senior_accountant")]
+            else AUTOMATED_PERSONA,
         )
         clerk = (batch, AUTOMATED_PERSONA)
         ids = reg.assets["asset_id"].to_pylist()
