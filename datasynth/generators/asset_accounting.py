@@ -39,10 +39,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datasynth.config.models import PERSONAS, DatasynthConfig
+from datasynth.config.models import DatasynthConfig
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
 from datasynth.core.seeding import stream
-from datasynth.generators.ledger_lines import LedgerLines, Posting
+from datasynth.generators.ledger_lines import LedgerLines, Posting, first_user
 from datasynth.generators.master import AUTOMATED_PERSONA, CompanyMaster, Master
 from datasynth.generators.materials import generate_fixed_assets
 
@@ -332,22 +332,8 @@ def asset_entries(
         company = reg.company
         periods = company.periods
         period_stop = np.array([(p.stop - _EPOCH).days for p in periods], dtype=np.int64)
-        batch = company.user_ids[int(company.user_lookup[company.persona_offsets[-1]])]
-        accountant = (
-            company.user_ids[
-                int(
-                    company.user_lookup[
-                        company.persona_offsets[PERSONAS.index("senior_accountant")]
-                    ]
-                )
-            ]
-            if company.persona_sizes[PERSONAS.index("senior_accountant")]
-            else batch,
-            "senior_accountant"
-            if company.persona_sizes[PERSONAS.index("senior_accountant")]
-            else AUTOMATED_PERSONA,
-        )
-        clerk = (batch, AUTOMATED_PERSONA)
+        accountant = first_user(company, "senior_accountant")
+        clerk = first_user(company, AUTOMATED_PERSONA)
         ids = reg.assets["asset_id"].to_pylist()
         vendors = reg.assets["vendor_id"].to_pylist()
         centers = reg.assets["cost_center"].to_pylist()

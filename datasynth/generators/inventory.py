@@ -36,7 +36,7 @@ from datasynth.core.ids import fixed_width_strings
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
 from datasynth.core.seeding import stream
 from datasynth.generators.journal_entries import SCHEMA
-from datasynth.generators.ledger_lines import Posting, bulk_entries
+from datasynth.generators.ledger_lines import Posting, bulk_entries, first_user
 from datasynth.generators.master import AUTOMATED_PERSONA, Master
 
 SUMS_SCHEMA = pa.schema(
@@ -238,10 +238,7 @@ def value_inventory(
         entry_lines: dict[str, dict[str, list[np.ndarray]]] = {
             kind: {"row": [], "period": [], "signed": [], "quantity": []} for kind in ("WE", "MR")
         }
-        user = (
-            company.user_ids[int(company.user_lookup[company.persona_offsets[-1]])],
-            AUTOMATED_PERSONA,
-        )
+        user = first_user(company, AUTOMATED_PERSONA)
         for k, period in enumerate(periods):
             rq, rv, iq, iv = flows[:, :, k]
             available = q + rq

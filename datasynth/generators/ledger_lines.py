@@ -10,10 +10,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from datasynth.config.models import PERSONAS
 from datasynth.core.calendars import FiscalPeriod
 from datasynth.core.money import decimal_from_minor
 from datasynth.generators.journal_entries import SCHEMA
 from datasynth.generators.master import AUTOMATED_PERSONA, CompanyMaster
+
+
+def first_user(company: CompanyMaster, persona: str) -> tuple[str, str]:
+    """(user id, persona) of the first user of a persona, falling back to the first batch
+    user when the company has none (the same people post these entries every period)."""
+    p = len(PERSONAS) if persona == AUTOMATED_PERSONA else PERSONAS.index(persona)
+    if company.persona_sizes[p] == 0:
+        p = len(PERSONAS)
+        persona = AUTOMATED_PERSONA
+    return company.user_ids[int(company.user_lookup[company.persona_offsets[p]])], persona
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_dec
 from datasynth.core.seeding import stream
 from datasynth.generators.flows import workday
 from datasynth.generators.journal_entries import SCHEMA
-from datasynth.generators.ledger_lines import Posting, bulk_entries
+from datasynth.generators.ledger_lines import Posting, bulk_entries, first_user
 from datasynth.generators.master import AUTOMATED_PERSONA, CompanyMaster, Master
 from datasynth.generators.partners import partner_ids
 
@@ -155,10 +155,7 @@ def settle_opening_items(
     bank = master.chart.account("bank")
     periods = company.periods
     stops = np.array([(p.stop - _EPOCH).days for p in periods], dtype=np.int64)
-    user = (
-        company.user_ids[int(company.user_lookup[company.persona_offsets[-1]])],
-        AUTOMATED_PERSONA,
-    )
+    user = first_user(company, AUTOMATED_PERSONA)
     if items.num_rows == 0:
         return SCHEMA.empty_table()
     rng = stream(config.global_.seed, "opening_settlements", company.code)

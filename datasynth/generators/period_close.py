@@ -24,9 +24,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datasynth.config.models import PERSONAS, DatasynthConfig
+from datasynth.config.models import DatasynthConfig
 from datasynth.core.seeding import stream
-from datasynth.generators.ledger_lines import LedgerLines, Posting
+from datasynth.generators.ledger_lines import LedgerLines, Posting, first_user
 from datasynth.generators.master import AUTOMATED_PERSONA, CompanyMaster, Master
 
 SOURCE = "period_close"
@@ -68,15 +68,6 @@ def _activity(
     return debits, credits
 
 
-def _user(company: CompanyMaster, persona: str) -> tuple[str, str]:
-    """The first user of a persona (the close is run by the same people every period)."""
-    p = len(PERSONAS) if persona == AUTOMATED_PERSONA else PERSONAS.index(persona)
-    if company.persona_sizes[p] == 0:
-        p = len(PERSONAS)
-        persona = AUTOMATED_PERSONA
-    return company.user_ids[int(company.user_lookup[company.persona_offsets[p]])], persona
-
-
 def _year_ends(company: CompanyMaster) -> dict[int, int]:
     """Fiscal year -> index of its last period, for years whose last day is in the window."""
     out: dict[int, int] = {}
@@ -106,8 +97,8 @@ def close_entries(config: DatasynthConfig, master: Master, sums: pa.Table) -> pa
         periods = company.periods
         debits, credits = _activity(master, company, sums)
         activity = debits - credits
-        clerk = _user(company, AUTOMATED_PERSONA)
-        controller = _user(company, "controller")
+        clerk = first_user(company, AUTOMATED_PERSONA)
+        controller = first_user(company, "controller")
         # the close's own effect on each account, period by period
         close = np.zeros_like(activity)
         year_end = _year_ends(company)
