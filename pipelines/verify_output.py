@@ -71,6 +71,46 @@ def verify(root: Path) -> list[str]:
         problems += verify_flows(con, root, je)
     if (root / "balances").is_dir():
         problems += verify_balances(con, root, je)
+    if (root / "labels" / "anomaly_labels").is_dir():
+        problems += verify_labels(con, root, je)
+    return problems
+
+
+def verify_labels(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list[str]:
+    """The ledger's is_anomaly and is_fraud flags name exactly the labelled entries."""
+    labels = f"read_parquet('{root}/labels/anomaly_labels/*.parquet')"
+    con.execute(
+        "create or replace temp table labelled as select document_id d, bool_or(is_fraud) f "
+        f"from (select document_id, is_fraud from {labels} union all select "
+        f"unnest(string_split(related_documents, ',')), is_fraud from {labels} "
+        "where related_documents is not null) group by 1"
+    )
+    con.execute(
+        "create or replace temp table flagged as select document_id d, bool_or(is_anomaly) a, "
+        f"bool_or(is_fraud) f, bool_and(is_anomaly) = bool_or(is_anomaly) same from {je} "
+        "group by 1"
+    )
+    problems = []
+    for what, sql in (
+        ("labels naming no entry", "select count(*) from labelled anti join flagged using (d)"),
+        (
+            "flagged entries without a label",
+            "select count(*) from flagged where a and d not in (select d from labelled)",
+        ),
+        (
+            "labelled entries not flagged",
+            "select count(*) from labelled l join flagged g using (d) where not g.a",
+        ),
+        (
+            "entries whose is_fraud differs from their label",
+            "select count(*) from labelled l join flagged g using (d) where l.f <> g.f",
+        ),
+        ("entries flagged on some lines only", "select count(*) from flagged where not same"),
+        ("duplicate anomaly ids", f"select count(*) - count(distinct anomaly_id) from {labels}"),
+    ):
+        row = con.execute(sql).fetchone()
+        if row and row[0]:
+            problems.append(f"anomaly labels: {row[0]} {what}")
     return problems
 
 
@@ -309,7 +349,8 @@ def verify_flows(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list[st
         f"v from {je} j join o on j.source_document_id = o.d where gl_account in "
         f"{account('grir')} group by 1), m as (select purchase_order_id po from "
         f"{docs('vendor_invoices')} group by 1 having bool_and(quantity = received_quantity)) "
-        "select count(*) from b join m using (po) where v <> 0"
+        "select count(*) from b join m using (po) where v <> 0 and po not in (select o.po from "
+        f"{je} j join o on j.source_document_id = o.d where j.is_anomaly)"
     )
     if grir:
         problems.append(f"GR/IR: {grir} fully invoiced orders leave a balance")
@@ -320,7 +361,8 @@ def verify_flows(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list[st
         f"i as (select vendor_id p, sum(gross_amount) v from {docs('vendor_invoices')} group by 1), "
         f"y as (select vendor_id p, sum(amount + discount_taken) v from {docs('payments')} "
         "group by 1) select count(*) from l full join i using (p) left join y using (p) "
-        "where coalesce(l.v, 0) <> coalesce(i.v, 0) - coalesce(y.v, 0)"
+        "where coalesce(l.v, 0) <> coalesce(i.v, 0) - coalesce(y.v, 0) and p not in "
+        f"(select vendor_id from {je} where is_anomaly and vendor_id is not null)"
     )
     if ap:
         problems.append(f"AP: {ap} vendors whose flow balance differs from their open items")
@@ -332,7 +374,8 @@ def verify_flows(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list[st
         f"y as (select customer_id p, sum(amount + discount_taken) v from "
         f"{docs('customer_receipts')} group by 1) select count(*) from l full join i using (p) "
         "left join y using (p) where coalesce(l.v, 0) <> "
-        "coalesce(i.v, 0) - coalesce(y.v, 0) - coalesce(i.w, 0)"
+        "coalesce(i.v, 0) - coalesce(y.v, 0) - coalesce(i.w, 0) and p not in "
+        f"(select customer_id from {je} where is_anomaly and customer_id is not null)"
     )
     if ar:
         problems.append(f"AR: {ar} customers whose flow balance differs from their open items")

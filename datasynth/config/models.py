@@ -8,6 +8,7 @@ OmegaConf object. Behaviour lives in functions elsewhere; the models only hold d
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import itertools
 import math
 import re
@@ -335,6 +336,9 @@ class TransactionsConfig(_Strict):
     document_types: dict[Source, dict[str, float]] = Field(default_factory=_default_document_types)
     automated_users: int = Field(default=8, ge=1, le=10_000)
     human_users: int = Field(default=12, ge=1, le=10_000)
+    #: entries by people whose total reaches this (group currency) need an approver: a
+    #: manager or controller other than the preparer (``approved_by``)
+    approval_threshold: float = Field(default=10_000.0, gt=0.0, le=1e12)
 
     @field_validator("line_counts", mode="before")
     @classmethod
@@ -771,6 +775,175 @@ class BalancesConfig(_Strict):
         return self.enabled and self.fixed_assets.enabled
 
 
+AnomalyCategory = Literal["fraud", "error", "process", "statistical", "relational"]
+ANOMALY_CATEGORIES: tuple[AnomalyCategory, ...] = (
+    "fraud",
+    "error",
+    "process",
+    "statistical",
+    "relational",
+)
+#: every anomaly type the injector knows: name -> (category, default weight in its category)
+ANOMALY_TYPES: dict[str, tuple[AnomalyCategory, float]] = {
+    # fraud
+    "fictitious_entry": ("fraud", 1.0),
+    "round_dollar_manipulation": ("fraud", 2.0),
+    "just_below_threshold": ("fraud", 2.5),
+    "split_transaction": ("fraud", 1.5),
+    "self_approval": ("fraud", 1.5),
+    "unauthorized_approval": ("fraud", 1.0),
+    "segregation_of_duties": ("fraud", 1.0),
+    "duplicate_payment": ("fraud", 2.0),
+    "premature_revenue": ("fraud", 0.5),
+    "expense_capitalization": ("fraud", 1.0),
+    "suspense_account_abuse": ("fraud", 1.0),
+    # error
+    "duplicate_entry": ("error", 2.0),
+    "reversed_amount": ("error", 1.5),
+    "transposed_digits": ("error", 2.5),
+    "decimal_shift": ("error", 1.5),
+    "misclassified_account": ("error", 2.0),
+    "backdated_entry": ("error", 1.5),
+    "missing_cost_center": ("error", 3.0),
+    "wrong_cost_center": ("error", 2.5),
+    # process
+    "missing_approval": ("process", 1.5),
+    "late_posting": ("process", 3.5),
+    "after_hours_posting": ("process", 2.0),
+    "weekend_posting": ("process", 1.5),
+    # statistical
+    "unusually_high_amount": ("statistical", 2.0),
+    "benford_violation": ("statistical", 2.5),
+    "repeated_amount": ("statistical", 1.5),
+    # relational
+    "unusual_account_pair": ("relational", 2.5),
+    "dormant_account": ("relational", 2.0),
+    "new_counterparty": ("relational", 3.0),
+}
+EscalationPattern = Literal["stable", "gradual", "aggressive", "erratic", "test_then_strike"]
+ESCALATION_PATTERNS: tuple[EscalationPattern, ...] = (
+    "stable",
+    "gradual",
+    "aggressive",
+    "erratic",
+    "test_then_strike",
+)
+
+
+def _default_categories() -> dict[AnomalyCategory, float]:
+    return {"fraud": 0.25, "error": 0.35, "process": 0.20, "statistical": 0.15, "relational": 0.05}
+
+
+def _default_escalation() -> dict[EscalationPattern, float]:
+    return {
+        "stable": 0.3,
+        "gradual": 0.3,
+        "aggressive": 0.15,
+        "erratic": 0.15,
+        "test_then_strike": 0.1,
+    }
+
+
+class AnomalyPeriodEndConfig(_Strict):
+    """Anomalies concentrate in the last days of periods: the chance of an entry posted in
+    the last ``days`` days of a month, quarter or fiscal year is multiplied (the overall rate
+    stays ``anomalies.rate``: the multipliers only move anomalies in time)."""
+
+    days: int = Field(default=3, ge=0, le=15)
+    month_end: float = Field(default=2.0, ge=0.0, le=100.0)
+    quarter_end: float = Field(default=3.0, ge=0.0, le=100.0)
+    year_end: float = Field(default=5.0, ge=0.0, le=100.0)
+
+
+class AnomalyClusteringConfig(_Strict):
+    """Anomalies come in bursts: an injected anomaly starts a cluster with ``start``
+    probability; the cluster takes the next eligible entries within ``window_days`` of it, one
+    more with ``continuation`` probability each, up to ``max_size``, all of the same type and
+    (for people-driven types) by the same person."""
+
+    enabled: bool = True
+    start: Probability = 0.3
+    continuation: Probability = 0.7
+    max_size: int = Field(default=10, ge=2, le=100)
+    window_days: int = Field(default=7, ge=1, le=90)
+
+
+class FraudActorsConfig(_Strict):
+    """Repeat offenders: each company has a few fraud actors among its people; a share of
+    its fraud anomalies is theirs, with amounts that escalate over the periods by the actor's
+    pattern. Vendor-side frauds target a few repeat vendors."""
+
+    per_company: int = Field(default=2, ge=0, le=100)
+    #: share of fraud anomalies that a fraud actor commits (the rest: random preparers)
+    share: Probability = 0.7
+    escalation: dict[EscalationPattern, float] = Field(default_factory=_default_escalation)
+    #: vendors that vendor-side frauds (duplicate payments, fictitious vendors) keep hitting
+    target_vendors: int = Field(default=3, ge=1, le=1000)
+
+    @field_validator("escalation")
+    @classmethod
+    def _escalation(cls, v: dict[str, float]) -> dict[str, float]:
+        return _canonical(_check_distribution(v, "fraud_actors.escalation"), ESCALATION_PATTERNS)
+
+
+class AnomaliesConfig(_Strict):
+    """Labelled fraud, error, process, statistical and relational anomalies injected into the
+    journal entries of every block, with their own random streams (``labels/anomaly_labels``)."""
+
+    enabled: bool = False
+    #: share of journal entries that carry an anomaly
+    rate: Probability = 0.02
+    #: how the anomalies divide among the categories (sums to 1)
+    categories: dict[AnomalyCategory, float] = Field(default_factory=_default_categories)
+    #: weight of a type inside its category; listed types replace the default weight, 0
+    #: switches a type off (see docs/anomalies.md for the types and their defaults)
+    types: dict[str, float] = Field(default_factory=dict)
+    period_end: AnomalyPeriodEndConfig = AnomalyPeriodEndConfig()
+    clustering: AnomalyClusteringConfig = AnomalyClusteringConfig()
+    fraud_actors: FraudActorsConfig = FraudActorsConfig()
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, v: dict[str, float]) -> dict[str, float]:
+        return _canonical(_check_distribution(v, "categories"), ANOMALY_CATEGORIES)
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(ANOMALY_TYPES))
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, list(ANOMALY_TYPES), n=1)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ValueError(
+                f"unknown anomaly types {', '.join(hints)}; known types: "
+                + ", ".join(ANOMALY_TYPES)
+            )
+        bad = {k: w for k, w in v.items() if not (w >= 0 and math.isfinite(w))}
+        if bad:
+            raise ValueError(f"anomaly type weights must be >= 0, got {bad}")
+        return {k: v[k] for k in ANOMALY_TYPES if k in v}
+
+    @model_validator(mode="after")
+    def _category_has_types(self) -> AnomaliesConfig:
+        for category, share in self.categories.items():
+            if share > 0 and not any(w > 0 for w in self.type_weights(category).values()):
+                raise ValueError(
+                    f"categories.{category} is {share} but every {category} type has weight 0 "
+                    "in anomalies.types; give one a weight or set the category's share to 0"
+                )
+        return self
+
+    def type_weights(self, category: str) -> dict[str, float]:
+        """The types of ``category`` with their effective weights (config over defaults)."""
+        return {
+            name: self.types.get(name, default)
+            for name, (cat, default) in ANOMALY_TYPES.items()
+            if cat == category
+        }
+
+
 class DatasynthConfig(_Strict):
     """The whole validated configuration of one datasynth run."""
 
@@ -783,6 +956,7 @@ class DatasynthConfig(_Strict):
     transactions: TransactionsConfig = TransactionsConfig()
     document_flows: DocumentFlowsConfig = DocumentFlowsConfig()
     balances: BalancesConfig = BalancesConfig()
+    anomalies: AnomaliesConfig = AnomaliesConfig()
     output: OutputConfig = OutputConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 

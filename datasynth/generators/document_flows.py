@@ -25,6 +25,8 @@ from datasynth.core.reference import load
 from datasynth.core.seeding import stream
 from datasynth.generators import order_to_cash as o2c
 from datasynth.generators import procure_to_pay as p2p
+from datasynth.generators.anomalies import ANOMALY_LABELS, inject_anomalies
+from datasynth.generators.approvals import approvals
 from datasynth.generators.flows import (
     REFERENCE_SCHEMA,
     FlowContext,
@@ -120,7 +122,22 @@ def generate_block_tables(
     config: DatasynthConfig, master: Master, block: Block
 ) -> dict[str, pa.Table]:
     """``journal_entries`` (with fiscal year and period columns; flow entries may post in later
-    periods) and, when flows are on, every ``document_flows`` table of the block."""
+    periods), when flows are on every ``document_flows`` table of the block, and with
+    ``anomalies.enabled`` the block's ``anomaly_labels``.
+
+    Approvals are drawn on the finished ledger of the block, then anomalies are injected into
+    it; each from its own streams, so neither moves a draw of anything else."""
+    tables = _ledger_and_flows(config, master, block)
+    company = master.companies[block.company_index]
+    tables[JOURNAL_ENTRIES] = approvals(config, company, block, tables[JOURNAL_ENTRIES])
+    if config.anomalies.enabled:
+        ledger, labels = inject_anomalies(config, master, block, tables[JOURNAL_ENTRIES])
+        tables[JOURNAL_ENTRIES] = ledger
+        tables[ANOMALY_LABELS] = labels
+    return tables
+
+
+def _ledger_and_flows(config: DatasynthConfig, master: Master, block: Block) -> dict[str, pa.Table]:
     replaced = replaced_templates(config, master, block.company_index)
     direct, left = generate_direct_entries(config, master, block, replaced)
     if master.flows is None:

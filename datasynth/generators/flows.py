@@ -525,6 +525,7 @@ def flow_journal_lines(
         "posting_template": dictionary(template[entry], template_names),
         "created_by": dictionary(user[entry], user_ids),
         "user_persona": dictionary(persona[entry], persona_names),
+        "approved_by": pa.nulls(total_lines, pa.string()).dictionary_encode(),
         "line_number": pa.array(line_number.astype(np.int32)),
         "gl_account": dictionary(account, numbers),
         "debit_amount": decimal_from_minor(np.where(is_debit, line_amount, zero)),

@@ -50,6 +50,8 @@ SCHEMA = pa.schema(
         pa.field("posting_template", _DICT, nullable=False),
         pa.field("created_by", _DICT, nullable=False),
         pa.field("user_persona", _DICT, nullable=False),
+        # who approved the entry: set on entries by people at or above the approval threshold
+        pa.field("approved_by", _DICT),
         pa.field("line_number", pa.int32(), nullable=False),
         pa.field("gl_account", _DICT, nullable=False),
         pa.field("debit_amount", AMOUNT_TYPE, nullable=False),
@@ -318,6 +320,7 @@ def generate_direct_entries(
         _dictionary(template[entry], posting.template_names),
         _dictionary(user[entry], company.user_ids),
         _dictionary(persona[entry], persona_names),
+        pa.nulls(total_lines, pa.string()).dictionary_encode(),
         pa.array(line_number.astype(np.int32)),
         _dictionary(account, master.chart.numbers),
         decimal_from_minor(np.where(is_debit, amount, zero)),

@@ -85,6 +85,7 @@ class LedgerLines:
             c["posting_template"].append(posting.template)
             c["created_by"].append(user[0])
             c["user_persona"].append(user[1])
+            c["approved_by"].append(None)
             c["line_number"].append(k + 1)
             c["gl_account"].append(account)
             c["debit_amount"].append(max(amount, 0))
@@ -165,6 +166,7 @@ def bulk_entries(
         "posting_template": constant(posting.template),
         "created_by": constant(user[0]),
         "user_persona": constant(user[1]),
+        "approved_by": pa.nulls(n, pa.string()).dictionary_encode(),
         "line_number": pa.array(line_number.astype(np.int32)),
         "gl_account": account.dictionary_encode(),
         "debit_amount": decimal_from_minor(np.maximum(signed, 0)),

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from datasynth.config.models import DatasynthConfig
 from datasynth.core.blocks import Block
+from datasynth.generators.anomalies import ANOMALY_LABELS
 from datasynth.generators.document_flows import FLOW_TABLES, generate_block_tables
 from datasynth.generators.journal_entries import PARTITION_COLUMNS
 from datasynth.generators.master import Master, build_master, generate_master_table
@@ -72,7 +73,7 @@ def materialise(
 
 def task_of(table: str, block: int) -> str:
     """The task that writes a file of ``table`` (flow tables come from journal-entry blocks)."""
-    if table in FLOW_TABLES or table == JOURNAL_ENTRIES:
+    if table in FLOW_TABLES or table in (JOURNAL_ENTRIES, ANOMALY_LABELS):
         return f"{JOURNAL_ENTRIES}-{block:06d}"
     return f"{table}-{block:06d}"
 
@@ -99,6 +100,8 @@ def relative_path(
         )
     if table in FLOW_TABLES:
         return f"document_flows/{table}/part-{block.index:0{width}d}{suffix}"
+    if table == ANOMALY_LABELS:
+        return f"labels/{table}/part-{block.index:0{width}d}{suffix}"
     return f"master_data/{table}{suffix}"
 
 

@@ -45,6 +45,7 @@ MANAGED = (
     "process_mining",
     "balances",
     "subledgers",
+    "labels",
 )
 _VERSIONED = (
     "datasynth",

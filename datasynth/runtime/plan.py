@@ -15,6 +15,7 @@ from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
 from datasynth.core.blocks import Block
 from datasynth.core.calendars import company_calendar
+from datasynth.generators.anomalies import ANOMALY_LABELS
 from datasynth.generators.document_flows import FLOW_LINES_PER_ENTRY, FLOW_TABLES, flow_share
 from datasynth.generators.journal_entries import mean_lines_per_entry
 
@@ -47,6 +48,8 @@ class Plan:
     mean_lines_per_entry: float
     #: document-flow tables every journal-entry block writes (empty when flows are off)
     flow_tables: tuple[str, ...] = ()
+    #: label tables every journal-entry block writes (``anomaly_labels`` with anomalies on)
+    label_tables: tuple[str, ...] = ()
 
     @property
     def entries(self) -> int:
@@ -57,11 +60,11 @@ class Plan:
         return sum(b.expected_rows for b in self.blocks)
 
     def tables(self) -> tuple[str, ...]:
-        return (*self.master_tables, JOURNAL_ENTRIES, *self.flow_tables)
+        return (*self.master_tables, JOURNAL_ENTRIES, *self.flow_tables, *self.label_tables)
 
     def blocks_of(self, table: str) -> tuple[Block, ...]:
         """The blocks that write ``table`` (document-flow tables come from journal blocks)."""
-        if table == JOURNAL_ENTRIES or table in self.flow_tables:
+        if table == JOURNAL_ENTRIES or table in self.flow_tables or table in self.label_tables:
             return self.blocks
         if table in self.master_tables:
             return (Block(table=table, index=0),)
@@ -161,4 +164,5 @@ def build_plan(config: DatasynthConfig) -> Plan:
         entries_per_company=tuple(int(x) for x in totals),
         mean_lines_per_entry=mean_lines,
         flow_tables=FLOW_TABLES if config.document_flows.enabled else (),
+        label_tables=(ANOMALY_LABELS,) if config.anomalies.enabled else (),
     )

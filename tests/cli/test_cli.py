@@ -109,7 +109,13 @@ def test_bad_configuration_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "never").exists()
 
 
-def test_notebook_executes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("notebook", "figure"),
+    [("explore_block", "entries_per_day.png"), ("anomaly_detection", "anomaly_scores.png")],
+)
+def test_notebook_executes(
+    notebook: str, figure: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     from ipykernel.kernelspec import install
@@ -118,7 +124,7 @@ def test_notebook_executes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     # whatever a user-level "python3" kernel spec on the machine points at
     install(kernel_name="datasynth-test", prefix=str(tmp_path / "jupyter"))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter" / "share" / "jupyter"))
-    nb = nbformat.read(ROOT / "notebooks" / "explore_block.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
     client = nbclient.NotebookClient(
         nb,
         timeout=300,
@@ -126,7 +132,7 @@ def test_notebook_executes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
-    assert (tmp_path / "entries_per_day.png").stat().st_size > 5_000
+    assert (tmp_path / figure).stat().st_size > 5_000
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
 

@@ -40,9 +40,40 @@ CASES: dict[str, Bad] = {
             "unknown key",
             "{'count': 5}",
             "did you mean 'transactions'?",
-            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, balances, output, runtime",
+            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, balances, anomalies, output, runtime",
         ),
         yaml="transaction:\n  count: 5\n",
+    ),
+    "anomaly-rate-above-one": Bad(
+        ("anomalies.rate=1.5",),
+        "anomalies.rate",
+        ("less than or equal to 1", "(got 1.5)"),
+    ),
+    "anomaly-rate-negative": Bad(
+        ("anomalies.rate=-0.1",),
+        "anomalies.rate",
+        ("greater than or equal to 0", "(got -0.1)"),
+    ),
+    "anomaly-categories-do-not-sum-to-one": Bad(
+        ("anomalies.categories.fraud=0.5",),
+        "anomalies.categories",
+        ("must sum to 1 but sum to 1.25",),
+    ),
+    "unknown-anomaly-type": Bad(
+        ("+anomalies.types.self_aproval=2",),
+        "anomalies.types",
+        ("unknown anomaly types 'self_aproval'", "did you mean 'self_approval'?", "known types:"),
+    ),
+    "anomaly-category-without-types": Bad(
+        (
+            "anomalies.categories={fraud: 0.0, error: 0.35, process: 0.2, statistical: 0.15,"
+            " relational: 0.3}",
+            "anomalies.types.unusual_account_pair=0",
+            "anomalies.types.dormant_account=0",
+            "anomalies.types.new_counterparty=0",
+        ),
+        "anomalies",
+        ("categories.relational is 0.3 but every relational type has weight 0",),
     ),
     "unknown-section-override": Bad(
         ("globl.seed=1",),

@@ -17,6 +17,7 @@ from datasynth.config import DatasynthConfig, available_presets, conf_dir, load_
 
 INDUSTRY_PRESETS = ("manufacturing", "retail", "financial_services", "healthcare", "technology")
 SIZE_PRESETS = ("small", "medium", "large")
+PURPOSE_PRESETS = ("fraud_detection",)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,12 @@ def _companies(config: DatasynthConfig) -> tuple[tuple[str, str, str, str], ...]
 
 
 def test_the_expected_presets_exist() -> None:
-    assert set(available_presets()) == {"demo", *INDUSTRY_PRESETS, *SIZE_PRESETS}
+    assert set(available_presets()) == {
+        "demo",
+        *INDUSTRY_PRESETS,
+        *SIZE_PRESETS,
+        *PURPOSE_PRESETS,
+    }
 
 
 @pytest.mark.parametrize("name", available_presets())
@@ -71,6 +77,13 @@ def test_every_preset_but_demo_changes_the_default(
 ) -> None:
     config = presets[name]
     assert config != default
+    if name in PURPOSE_PRESETS:
+        # purpose presets switch features on; size, companies and industry stay
+        assert config.anomalies.enabled and not default.anomalies.enabled
+        assert config.anomalies.categories["fraud"] > default.anomalies.categories["fraud"]
+        assert _companies(config) == _companies(default)
+        assert config.transactions == default.transactions
+        return
     assert _companies(config) != _companies(default)
     if name in INDUSTRY_PRESETS:
         # industry presets flavour the data; they leave the size to the size presets
@@ -187,3 +200,11 @@ def test_a_preset_applies_on_top_of_a_config_file(tmp_path: Path) -> None:
     assert config.global_.seed == 7
     assert config.global_.industry == "healthcare"
     assert config.companies[0].name == "Cedar Health System Inc."
+
+
+def test_a_purpose_preset_combines_with_size_and_industry() -> None:
+    config = load_config(["+preset=[medium,retail,fraud_detection]"])
+    medium = load_config(["+preset=medium"])
+    assert config.anomalies.enabled and config.anomalies.rate == 0.03
+    assert config.transactions.count == medium.transactions.count
+    assert config.global_.industry == "retail"

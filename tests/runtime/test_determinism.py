@@ -13,11 +13,15 @@ from conftest import decoded, file_digests, small_config
 
 import datasynth
 
+#: anomaly injection on, so its streams and labels are checked on every scheduler too
+ANOMALIES = "anomalies.enabled=true"
+
 
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sync") / "out"
-    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", ANOMALIES))
+    assert (out / "labels" / "anomaly_labels").is_dir()
     return out
 
 
@@ -33,7 +37,7 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_schedulers_write_identical_files(
     reference_run: Path, tmp_path: Path, overrides: tuple[str, ...]
 ) -> None:
-    datasynth.generate(small_config(tmp_path / "out", *overrides))
+    datasynth.generate(small_config(tmp_path / "out", *overrides, ANOMALIES))
     expected = file_digests(reference_run)
     assert len([p for p in expected if p.startswith("journal_entries/")]) > 4
     assert file_digests(tmp_path / "out") == expected
@@ -43,14 +47,14 @@ def test_external_dask_cluster_writes_identical_files(
     reference_run: Path, tmp_path: Path, dask_cluster: str
 ) -> None:
     """A `dask scheduler` + two `dask worker` processes, reached by address."""
-    datasynth.generate(small_config(tmp_path / "out", f"runtime.cluster={dask_cluster}"))
+    datasynth.generate(small_config(tmp_path / "out", f"runtime.cluster={dask_cluster}", ANOMALIES))
     assert file_digests(tmp_path / "out") == file_digests(reference_run)
 
 
 def test_generate_block_equals_block_in_full_run(reference_run: Path) -> None:
     """A block's entries (its own period's file plus the later periods its flows post in) and
     its document-flow files equal what ``generate_block`` returns."""
-    cfg = small_config(reference_run)
+    cfg = small_config(reference_run, ANOMALIES)
     plan = datasynth.plan(cfg)
     dataset = ds.dataset(reference_run / "journal_entries", format="parquet", partitioning="hive")
     order = [("document_id", "ascending"), ("line_number", "ascending")]
@@ -131,4 +135,4 @@ def test_golden_block_checksum() -> None:
 
 
 GOLDEN_ROWS = 275
-GOLDEN_SHA256 = "9d3690ef587d80facf7a581c76a23200049bcbc3b25be8831a7f463865ea62f2"
+GOLDEN_SHA256 = "9531e57e71c0c24ca5a2643194b7eae4564992f400b581d4c9060e285771fc47"

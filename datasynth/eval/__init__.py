@@ -1,0 +1,1 @@
+"""Measuring generated datasets: detection baselines on the anomaly labels (more to come)."""
