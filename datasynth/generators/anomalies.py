@@ -376,6 +376,7 @@ class Effect:
     lines: pa.Array | None = None  # affected line numbers as strings; None: "all"
     detail: pa.Array | None = None  # appended to the type's description
     keep: np.ndarray | None = None  # False: the type could not change this entry after all
+    related: np.ndarray | None = None  # a second entry the anomaly changed (-1: none)
 
 
 @dataclass
@@ -412,6 +413,8 @@ class Context:
     target_vendors: np.ndarray
     period_index: int
     clones: list[Clone] = field(default_factory=list)
+    #: entries that carry an anomaly (set after selection)
+    claimed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def rng(self, *concern: object) -> np.random.Generator:
         return stream(*self.key, *concern)  # type: ignore[arg-type]
@@ -486,7 +489,7 @@ def _eligibility(led: Ledger, ctx: Context) -> dict[str, np.ndarray]:
     day = led.posting_day.astype("datetime64[D]")
     month_end = (day.astype("datetime64[M]") + 1).astype("datetime64[D]").astype(np.int64) - 1
     near_end = month_end - led.posting_day < 5
-    invoice_creator = _invoice_creators(led, ctx)
+    invoice = _invoice_entries(led)
     below = totals < ctx.threshold
     return {
         "fictitious_entry": standalone & clean & two,
@@ -500,7 +503,7 @@ def _eligibility(led: Ledger, ctx: Context) -> dict[str, np.ndarray]:
         & (totals < 5 * (ctx.threshold - unit)),
         "self_approval": b["approved"],
         "unauthorized_approval": b["approved"],
-        "segregation_of_duties": b["payment"] & (invoice_creator >= 0),
+        "segregation_of_duties": b["payment"] & (invoice >= 0),
         "duplicate_payment": b["payment"],
         "premature_revenue": has_revenue & near_end,
         "expense_capitalization": has_expense,
@@ -523,16 +526,15 @@ def _eligibility(led: Ledger, ctx: Context) -> dict[str, np.ndarray]:
         "unusual_account_pair": standalone & clean & two,
         "dormant_account": standalone & clean & (ctx.dormant.any()),
         "new_counterparty": standalone & has_vendor,
-        "_invoice_creator": invoice_creator,
+        "_invoice": invoice,
     }
 
 
-def _invoice_creators(led: Ledger, ctx: Context) -> np.ndarray:
-    """Per entry: for a vendor payment, the preparer (a person other than the payment's) of
-    the invoice it clears when that invoice is in the block; -1 otherwise."""
+def _invoice_entries(led: Ledger) -> np.ndarray:
+    """Per entry: for a vendor payment, the entry of the invoice it clears when that invoice
+    is in the block (the first one, for partial payments); -1 otherwise."""
     out = np.full(led.n, -1, dtype=np.int64)
-    table = led.table
-    ref = table["clearing_reference"].combine_chunks()
+    ref = led.table["clearing_reference"].combine_chunks()
     valid = np.asarray(ref.is_valid(), dtype=bool)
     if not valid.any():
         return out
@@ -547,12 +549,9 @@ def _invoice_creators(led: Ledger, ctx: Context) -> np.ndarray:
         return out
     found = pc.index_in(refs.take(pa.array(pay_rows)), value_set=refs.take(pa.array(inv_rows)))
     hit = np.asarray(found.is_valid(), dtype=bool)
-    pos = found.fill_null(0).to_numpy()
-    creator = led.user[line_entry[inv_rows[pos]]]
-    human = ctx.personas[creator] < len(PERSONAS)
+    invoice = line_entry[inv_rows[found.fill_null(0).to_numpy()]]
     payer = line_entry[pay_rows]
-    ok = hit & human & (creator != led.user[payer])
-    out[payer[ok]] = creator[ok]
+    out[payer[hit]] = invoice[hit]
     return out
 
 
@@ -650,10 +649,25 @@ def _unauthorized_approval(led, ctx, idx, rng, el, factor):  # type: ignore[no-u
 
 
 def _sod(led, ctx, idx, rng, el, factor):  # type: ignore[no-untyped-def]
-    led.user[idx] = el["_invoice_creator"][idx]
-    led.source[idx] = SOURCES.index("manual")
-    led.header_changed[idx] = True
-    return Effect(impact=np.full(idx.size, -1))
+    # one person posts both the vendor invoice and its payment (the actor, or a random
+    # person of the company); an invoice that carries another anomaly is left alone
+    invoice = el["_invoice"][idx]
+    _, first = np.unique(invoice, return_index=True)
+    keep = np.zeros(idx.size, dtype=bool)
+    keep[first] = True
+    keep &= ~ctx.claimed[invoice]
+    humans = np.flatnonzero(ctx.personas < len(PERSONAS))
+    person = np.where(
+        ctx.personas[led.user[idx]] < len(PERSONAS),
+        led.user[idx],
+        humans[rng.integers(0, humans.size, idx.size)],
+    )
+    for entry in (idx[keep], invoice[keep]):
+        led.user[entry] = person[keep]
+        led.source[entry] = SOURCES.index("manual")
+        led.header_changed[entry] = True
+    ctx.claimed[invoice[keep]] = True
+    return Effect(impact=np.full(idx.size, -1), keep=keep, related=invoice)
 
 
 def _duplicate_payment(led, ctx, idx, rng, el, factor):  # type: ignore[no-untyped-def]
@@ -1027,6 +1041,7 @@ _ACTOR_TYPES = frozenset(
         "premature_revenue",
         "expense_capitalization",
         "suspense_account_abuse",
+        "segregation_of_duties",
     }
 )
 _AMOUNT_FRAUDS = frozenset(
@@ -1275,11 +1290,14 @@ def inject_anomalies(
     ctx = _context(config, master, block, led)
     eligible = _eligibility(led, ctx)
     picks = _select(led, ctx, eligible)
+    ctx.claimed = np.zeros(led.n, dtype=bool)
+    ctx.claimed[picks.target] = True
     rng = ctx.rng("escalation")
     factor = np.where(picks.pattern >= 0, _escalation(ctx, np.maximum(picks.pattern, 0), rng), 1.0)
     m = picks.target.size
     impact = np.full(m, -1, dtype=np.int64)
     kept = np.ones(m, dtype=bool)
+    related = np.full(m, -1, dtype=np.int64)
     detail_parts: list[tuple[np.ndarray, pa.Array]] = []
     line_parts: list[tuple[np.ndarray, pa.Array]] = []
     for t, name in enumerate(TYPE_NAMES):
@@ -1307,6 +1325,8 @@ def inject_anomalies(
             _restore(led, idx[~ok], snapshot, idx)
         kept[rows] = ok
         impact[rows] = effect.impact
+        if effect.related is not None:
+            related[rows] = np.where(ok, effect.related, -1)
         if effect.detail is not None:
             detail_parts.append((rows, effect.detail))
         if effect.lines is not None:
@@ -1316,9 +1336,10 @@ def inject_anomalies(
     approval_breaking = np.array(
         [TYPE_NAMES[t] in _APPROVAL_TYPES for t in picks.type_id], dtype=bool
     )
-    _reapprove(led, ctx, picks.target[kept & ~approval_breaking])
+    second = related[kept & (related >= 0)]
+    _reapprove(led, ctx, np.r_[picks.target[kept & ~approval_breaking], second])
     return _assemble(
-        led, ctx, picks, kept, impact, factor, detail_parts, line_parts, original_vendor
+        led, ctx, picks, kept, related, impact, factor, detail_parts, line_parts, original_vendor
     )
 
 
@@ -1437,6 +1458,7 @@ def _assemble(
     ctx: Context,
     picks: _Picks,
     kept: np.ndarray,
+    related: np.ndarray,
     impact: np.ndarray,
     factor: np.ndarray,
     detail_parts: list[tuple[np.ndarray, pa.Array]],
@@ -1457,6 +1479,9 @@ def _assemble(
     fraud = np.zeros(e.n, dtype=bool)
     anomalous[picks.target[base]] = True
     fraud[picks.target[base]] = fraud_type[picks.type_id[base]]
+    second = base[related[base] >= 0]
+    anomalous[related[second]] = True
+    fraud[related[second]] = fraud_type[picks.type_id[second]]
 
     def put(t: pa.Table, name: str, values: pa.Array) -> pa.Table:
         i = t.schema.get_field_index(name)
@@ -1591,6 +1616,7 @@ def _assemble(
         ctx,
         picks,
         rows,
+        related,
         impact,
         factor,
         detail_parts,
@@ -1616,6 +1642,7 @@ def _labels(
     ctx: Context,
     picks: _Picks,
     rows: np.ndarray,
+    second: np.ndarray,
     impact: np.ndarray,
     factor: np.ndarray,
     detail_parts: list[tuple[np.ndarray, pa.Array]],
@@ -1654,6 +1681,10 @@ def _labels(
         lists = pa.ListArray.from_arrays(pa.array(offsets), grouped)
         joined = pc.binary_join(lists, ",")
         related = pc.if_else(pa.array(split & (counts > 0)), joined, related)
+    other = second[rows]
+    if (other >= 0).any():
+        other_ids = base_table["document_id"].take(pa.array(e.starts[np.maximum(other, 0)]))
+        related = pc.if_else(pa.array(other >= 0), other_ids, related)
     # dates, periods and people of the labelled document (a clone keeps its source's people)
     doc_rows = starts
     if via_clone.any():

@@ -189,6 +189,10 @@ def test_labels_describe_what_the_ledger_shows(
             assert (parts["total"] < threshold).all()
         assert parts["approved_by"].isna().all() and parts["created_by"].nunique() == 1
         assert float(row["monetary_impact"]) * 100 == pytest.approx(parts["total"].sum())
+    # segregation of duties: one person posts the invoice and pays it
+    for _, row in labels[labels["anomaly_type"] == "segregation_of_duties"].iterrows():
+        pair = e.loc[[row["document_id"], row["related_documents"]]]
+        assert pair["created_by"].nunique() == 1 and (pair["persona"] != "automated_system").all()
     # a duplicate repeats its original's lines under a new id
     for _, row in labels[labels["anomaly_type"].str.startswith("duplicate")].iterrows():
         copy = ledger[ledger["document_id"] == row["document_id"]]
