@@ -944,6 +944,274 @@ class AnomaliesConfig(_Strict):
         }
 
 
+NoisyTable = Literal[
+    "journal_entries", "vendors", "customers", "materials", "employees", "fixed_assets"
+]
+NOISY_TABLES: tuple[NoisyTable, ...] = (
+    "journal_entries",
+    "vendors",
+    "customers",
+    "materials",
+    "employees",
+    "fixed_assets",
+)
+
+
+#: the columns of each table a noisy copy can be made of (tests check them against the real
+#: schemas) and its key columns, which never change
+NOISY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "journal_entries": (
+        "document_id",
+        "company_code",
+        "fiscal_year",
+        "fiscal_period",
+        "posting_date",
+        "document_date",
+        "created_at",
+        "document_type",
+        "currency",
+        "source",
+        "business_process",
+        "posting_template",
+        "created_by",
+        "user_persona",
+        "approved_by",
+        "line_number",
+        "gl_account",
+        "debit_amount",
+        "credit_amount",
+        "cost_center",
+        "vendor_id",
+        "customer_id",
+        "source_document_id",
+        "clearing_reference",
+        "due_date",
+        "material_id",
+        "quantity",
+        "is_anomaly",
+        "is_fraud",
+    ),
+    "vendors": (
+        "vendor_id",
+        "company_code",
+        "vendor_name",
+        "vendor_type",
+        "country",
+        "city",
+        "street",
+        "postal_code",
+        "tax_id",
+        "currency",
+        "iban",
+        "bank_routing_number",
+        "bank_account_number",
+        "payment_terms",
+        "payment_terms_days",
+        "cash_discount_percent",
+        "cash_discount_days",
+        "is_intercompany",
+        "intercompany_code",
+        "reconciliation_account",
+    ),
+    "customers": (
+        "customer_id",
+        "company_code",
+        "customer_name",
+        "customer_type",
+        "country",
+        "city",
+        "street",
+        "postal_code",
+        "tax_id",
+        "currency",
+        "iban",
+        "bank_routing_number",
+        "bank_account_number",
+        "payment_terms",
+        "payment_terms_days",
+        "cash_discount_percent",
+        "cash_discount_days",
+        "credit_rating",
+        "credit_limit",
+        "payment_behavior",
+        "is_intercompany",
+        "intercompany_code",
+        "reconciliation_account",
+    ),
+    "materials": (
+        "material_id",
+        "company_code",
+        "description",
+        "material_type",
+        "material_group",
+        "base_uom",
+        "valuation_method",
+        "standard_cost",
+        "list_price",
+        "abc_class",
+        "preferred_vendor_id",
+    ),
+    "employees": (
+        "employee_id",
+        "company_code",
+        "first_name",
+        "last_name",
+        "email",
+        "job_level",
+        "job_title",
+        "department",
+        "cost_center",
+        "manager_id",
+        "approval_limit",
+        "hire_date",
+    ),
+    "fixed_assets": (
+        "asset_id",
+        "company_code",
+        "description",
+        "asset_class",
+        "acquisition_date",
+        "acquisition_cost",
+        "useful_life_months",
+        "depreciation_method",
+        "salvage_value",
+        "cost_center",
+        "vendor_id",
+    ),
+}
+NOISY_KEYS: dict[str, tuple[str, ...]] = {
+    "journal_entries": ("document_id", "line_number"),
+    "vendors": ("vendor_id",),
+    "customers": ("customer_id",),
+    "materials": ("material_id",),
+    "employees": ("employee_id",),
+    "fixed_assets": ("asset_id",),
+}
+
+
+def _default_text_fields() -> dict[NoisyTable, tuple[str, ...]]:
+    return {
+        "journal_entries": ("posting_template",),
+        "vendors": ("vendor_name", "city", "street"),
+        "customers": ("customer_name", "city", "street"),
+        "materials": ("description",),
+        "employees": ("first_name", "last_name", "job_title"),
+        "fixed_assets": ("description",),
+    }
+
+
+class DependentMissingConfig(_Strict):
+    """Missing values that depend on another field (missing at random, MAR): ``field`` of
+    ``table`` is missing with probability ``rate`` where ``when_field`` is one of
+    ``when_values``."""
+
+    table: NoisyTable
+    field: str
+    when_field: str
+    when_values: tuple[str, ...] = Field(min_length=1)
+    rate: Probability
+
+
+def _default_dependent() -> tuple[DependentMissingConfig, ...]:
+    return (
+        DependentMissingConfig(
+            table="journal_entries",
+            field="document_date",
+            when_field="user_persona",
+            when_values=("junior_accountant",),
+            rate=0.04,
+        ),
+        DependentMissingConfig(
+            table="journal_entries",
+            field="cost_center",
+            when_field="source",
+            when_values=("manual", "adjustment"),
+            rate=0.05,
+        ),
+        DependentMissingConfig(
+            table="vendors",
+            field="tax_id",
+            when_field="vendor_type",
+            when_values=("contractor", "real_estate"),
+            rate=0.3,
+        ),
+    )
+
+
+def _default_duplicate_mix() -> dict[str, float]:
+    return {"exact": 0.4, "near": 0.35, "fuzzy": 0.25}
+
+
+class DataQualityConfig(_Strict):
+    """A noisy copy of chosen tables (``noisy/``), every cell as text, with each change
+    recorded in ``labels/quality_labels`` so the clean value can be recovered. The clean
+    tables are written as always."""
+
+    enabled: bool = False
+    tables: tuple[NoisyTable, ...] = ("journal_entries", "vendors", "customers")
+    #: share of cells (keys excepted) missing completely at random
+    missing_rate: Probability = 0.01
+    #: share of missing cells written as a placeholder ("", "N/A", "NULL", "-") instead of null
+    placeholder_share: Probability = 0.25
+    dependent_missing: tuple[DependentMissingConfig, ...] = Field(
+        default_factory=_default_dependent
+    )
+    #: share of text cells (``text_fields``) with one typo
+    typo_rate: Probability = 0.02
+    text_fields: dict[NoisyTable, tuple[str, ...]] = Field(default_factory=_default_text_fields)
+    #: share of date, amount and identifier cells written in another format
+    date_format_rate: Probability = 0.05
+    amount_format_rate: Probability = 0.03
+    identifier_format_rate: Probability = 0.02
+    #: share of rows copied once more: exactly, with one field nudged, or nudged plus a typo
+    duplicate_rate: Probability = 0.005
+    duplicate_mix: dict[str, float] = Field(default_factory=_default_duplicate_mix)
+    duplicate_max_days: int = Field(default=5, ge=1, le=365)
+    duplicate_amount_variance: float = Field(default=0.01, gt=0.0, le=1.0)
+    #: share of text cells with an encoding slip (mojibake, byte-order mark, U+FFFD)
+    encoding_rate: Probability = 0.002
+
+    @field_validator("duplicate_mix")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - {"exact", "near", "fuzzy"})
+        if unknown:
+            raise ValueError(f"unknown duplicate kinds {unknown}; allowed: exact, near, fuzzy")
+        return _canonical(_check_distribution(v, "duplicate_mix"), ("exact", "near", "fuzzy"))
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({t for t in v if v.count(t) > 1})
+        if repeated:
+            raise ValueError(f"tables listed twice: {repeated}")
+        return v
+
+    @model_validator(mode="after")
+    def _fields_exist(self) -> DataQualityConfig:
+        def check(where: str, table: str, name: str) -> None:
+            columns = NOISY_COLUMNS[table]
+            if name not in columns:
+                close = difflib.get_close_matches(name, columns, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"{where}: {table} has no field {name!r}{hint}; its fields: "
+                    + ", ".join(columns)
+                )
+            if name in NOISY_KEYS[table] and where != "dependent_missing.when_field":
+                raise ValueError(
+                    f"{where}: {name!r} is a key of {table} and never changes; choose another"
+                )
+
+        for table, names in self.text_fields.items():
+            for name in names:
+                check(f"text_fields.{table}", table, name)
+        for rule in self.dependent_missing:
+            check("dependent_missing.field", rule.table, rule.field)
+            check("dependent_missing.when_field", rule.table, rule.when_field)
+        return self
+
+
 class DatasynthConfig(_Strict):
     """The whole validated configuration of one datasynth run."""
 
@@ -957,6 +1225,7 @@ class DatasynthConfig(_Strict):
     document_flows: DocumentFlowsConfig = DocumentFlowsConfig()
     balances: BalancesConfig = BalancesConfig()
     anomalies: AnomaliesConfig = AnomaliesConfig()
+    data_quality: DataQualityConfig = DataQualityConfig()
     output: OutputConfig = OutputConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 

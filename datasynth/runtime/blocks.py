@@ -17,6 +17,13 @@ import pyarrow as pa
 from datasynth.config.models import DatasynthConfig
 from datasynth.core.blocks import Block
 from datasynth.generators.anomalies import ANOMALY_LABELS
+from datasynth.generators.data_quality import (
+    NOISY_PREFIX,
+    QUALITY_LABELS,
+    noisy_table,
+    quality_tables,
+    source_table,
+)
 from datasynth.generators.document_flows import FLOW_TABLES, generate_block_tables
 from datasynth.generators.journal_entries import PARTITION_COLUMNS
 from datasynth.generators.master import Master, build_master, generate_master_table
@@ -58,10 +65,26 @@ def plan_and_master(config: DatasynthConfig) -> tuple[Plan, Master]:
 
 def materialise_all(config: DatasynthConfig, master: Master, block: Block) -> dict[str, pa.Table]:
     """Every table a block produces: a master table, or a journal-entry block's entries (with
-    their partition columns) and its document-flow tables."""
+    their partition columns), its document-flow tables and anomaly labels; and with
+    ``data_quality`` the noisy copy of the block's table and its quality labels."""
     if block.table == JOURNAL_ENTRIES:
-        return generate_block_tables(config, master, block)
-    return {block.table: generate_master_table(config, master, block.table)}
+        tables = generate_block_tables(config, master, block)
+        key: tuple[object, ...] = (
+            block.company_code,
+            block.fiscal_year,
+            block.fiscal_period,
+            block.block_number,
+        )
+    else:
+        tables = {block.table: generate_master_table(config, master, block.table)}
+        key = ()
+    q = config.data_quality
+    if q.enabled and block.table in q.tables:
+        noisy, labels = noisy_table(config, block.table, tables[block.table], key, block.index)
+        noisy_name, labels_name = quality_tables(config, block.table)
+        tables[noisy_name] = noisy
+        tables[labels_name] = labels
+    return tables
 
 
 def materialise(
@@ -75,7 +98,7 @@ def task_of(table: str, block: int) -> str:
     """The task that writes a file of ``table`` (flow tables come from journal-entry blocks)."""
     if table in FLOW_TABLES or table in (JOURNAL_ENTRIES, ANOMALY_LABELS):
         return f"{JOURNAL_ENTRIES}-{block:06d}"
-    return f"{table}-{block:06d}"
+    return f"{source_table(table) or table}-{block:06d}"
 
 
 def relative_path(
@@ -102,6 +125,14 @@ def relative_path(
         return f"document_flows/{table}/part-{block.index:0{width}d}{suffix}"
     if table == ANOMALY_LABELS:
         return f"labels/{table}/part-{block.index:0{width}d}{suffix}"
+    if table == f"{NOISY_PREFIX}{JOURNAL_ENTRIES}":
+        return f"noisy/{JOURNAL_ENTRIES}/part-{block.index:0{width}d}{suffix}"
+    if table == QUALITY_LABELS:
+        return f"labels/{QUALITY_LABELS}/part-{block.index:0{width}d}{suffix}"
+    if table.startswith(NOISY_PREFIX):
+        return f"noisy/{source_table(table)}{suffix}"
+    if table.startswith(f"{QUALITY_LABELS}_"):
+        return f"labels/{QUALITY_LABELS}/{source_table(table)}{suffix}"
     return f"master_data/{table}{suffix}"
 
 

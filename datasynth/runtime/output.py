@@ -46,6 +46,7 @@ MANAGED = (
     "balances",
     "subledgers",
     "labels",
+    "noisy",
 )
 _VERSIONED = (
     "datasynth",

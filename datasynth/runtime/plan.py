@@ -16,6 +16,7 @@ from datasynth.config.models import DatasynthConfig
 from datasynth.core.blocks import Block
 from datasynth.core.calendars import company_calendar
 from datasynth.generators.anomalies import ANOMALY_LABELS
+from datasynth.generators.data_quality import quality_tables, source_table
 from datasynth.generators.document_flows import FLOW_LINES_PER_ENTRY, FLOW_TABLES, flow_share
 from datasynth.generators.journal_entries import mean_lines_per_entry
 
@@ -50,6 +51,8 @@ class Plan:
     flow_tables: tuple[str, ...] = ()
     #: label tables every journal-entry block writes (``anomaly_labels`` with anomalies on)
     label_tables: tuple[str, ...] = ()
+    #: noisy copies and their quality labels (``data_quality.enabled``)
+    quality_tables: tuple[str, ...] = ()
 
     @property
     def entries(self) -> int:
@@ -60,10 +63,18 @@ class Plan:
         return sum(b.expected_rows for b in self.blocks)
 
     def tables(self) -> tuple[str, ...]:
-        return (*self.master_tables, JOURNAL_ENTRIES, *self.flow_tables, *self.label_tables)
+        return (
+            *self.master_tables,
+            JOURNAL_ENTRIES,
+            *self.flow_tables,
+            *self.label_tables,
+            *self.quality_tables,
+        )
 
     def blocks_of(self, table: str) -> tuple[Block, ...]:
         """The blocks that write ``table`` (document-flow tables come from journal blocks)."""
+        if table in self.quality_tables:
+            return self.blocks_of(source_table(table) or table)
         if table == JOURNAL_ENTRIES or table in self.flow_tables or table in self.label_tables:
             return self.blocks
         if table in self.master_tables:
@@ -165,4 +176,9 @@ def build_plan(config: DatasynthConfig) -> Plan:
         mean_lines_per_entry=mean_lines,
         flow_tables=FLOW_TABLES if config.document_flows.enabled else (),
         label_tables=(ANOMALY_LABELS,) if config.anomalies.enabled else (),
+        quality_tables=tuple(
+            name
+            for table in (config.data_quality.tables if config.data_quality.enabled else ())
+            for name in quality_tables(config, table)
+        ),
     )

@@ -40,7 +40,7 @@ CASES: dict[str, Bad] = {
             "unknown key",
             "{'count': 5}",
             "did you mean 'transactions'?",
-            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, balances, anomalies, output, runtime",
+            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, balances, anomalies, data_quality, output, runtime",
         ),
         yaml="transaction:\n  count: 5\n",
     ),
@@ -74,6 +74,26 @@ CASES: dict[str, Bad] = {
         ),
         "anomalies",
         ("categories.relational is 0.3 but every relational type has weight 0",),
+    ),
+    "data-quality-unknown-text-field": Bad(
+        ("data_quality.text_fields.vendors=[vendor_nam]",),
+        "data_quality",
+        ("vendors has no field 'vendor_nam'", "did you mean 'vendor_name'?", "its fields:"),
+    ),
+    "data-quality-key-as-text-field": Bad(
+        ("data_quality.text_fields.vendors=[vendor_id]",),
+        "data_quality",
+        ("'vendor_id' is a key of vendors and never changes",),
+    ),
+    "data-quality-unknown-table": Bad(
+        ("data_quality.tables=[journal_entries,invoices]",),
+        "data_quality.tables[1]",
+        ("'journal_entries'", "(got 'invoices')"),
+    ),
+    "data-quality-duplicate-mix": Bad(
+        ("data_quality.duplicate_mix.exact=0.9",),
+        "data_quality.duplicate_mix",
+        ("must sum to 1",),
     ),
     "unknown-section-override": Bad(
         ("globl.seed=1",),
@@ -187,7 +207,7 @@ CASES: dict[str, Bad] = {
         (
             "unknown preset 'lage'",
             "did you mean 'large'?",
-            "available presets: demo, financial_services, healthcare, large",
+            "available presets: demo, financial_services, fraud_detection, healthcare, large",
         ),
     ),
     "lower-case-group-currency": Bad(
