@@ -4,6 +4,7 @@
     python benchmarks/bench_journal_entries.py --lines 50000000 --memory
     python benchmarks/bench_journal_entries.py --flows         # medium preset, flows off vs on
     python benchmarks/bench_journal_entries.py --balances      # medium preset, balances off vs on
+    python benchmarks/bench_journal_entries.py --labels        # anomalies and data quality off vs on
 
 Both sides use the same number of worker processes, the same block size and the same Parquet
 settings (zstd, dictionary only on dictionary columns, decimals stored as integers). The
@@ -240,6 +241,50 @@ def run_balances(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     }
 
 
+def run_labels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The preset (flows on, balances off) plain, with anomaly injection, and with anomalies
+    plus the data-quality copy of the journal entries, vendors and customers; and the
+    baseline. Journal lines per second of the whole run."""
+    preset = (
+        f"+preset={args.preset}",
+        "document_flows.ocel.enabled=false",
+        "balances.enabled=false",
+    )
+    variants = {
+        "plain": (),
+        "anomalies": ("anomalies.enabled=true",),
+        "anomalies_and_quality": ("anomalies.enabled=true", "data_quality.enabled=true"),
+    }
+    runs = {}
+    for name, switches in variants.items():
+        runs[name] = run_datasynth(
+            0, args.block_rows, args.workers, tmp / name, args.scheduler, extra=(*preset, *switches)
+        )
+        tables = json.loads((tmp / name / "manifest.json").read_text())["tables"]
+        runs[name]["label_rows"] = sum(
+            v["rows"]
+            for k, v in tables.items()
+            if k.startswith(("anomaly_labels", "quality_labels"))
+        )
+        runs[name]["noisy_rows"] = sum(
+            v["rows"] for k, v in tables.items() if k.startswith("noisy_")
+        )
+        shutil.rmtree(tmp / name, ignore_errors=True)
+    base = run_baseline(runs["plain"]["rows"], args.block_rows, args.workers, tmp / "b")
+    shutil.rmtree(tmp / "b", ignore_errors=True)
+    plain = runs["plain"]
+    return {
+        "preset": args.preset,
+        **runs,
+        "baseline": base,
+        "ratio_to_baseline": {
+            k: round(v["rows_per_s_per_core"] / base["rows_per_s_per_core"], 3)
+            for k, v in runs.items()
+        },
+        "seconds_vs_plain": {k: round(v["seconds"] / plain["seconds"], 3) for k, v in runs.items()},
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
@@ -260,7 +305,14 @@ def main() -> int:
         action="store_true",
         help="balances, subledgers and period close off vs on for --preset",
     )
-    parser.add_argument("--preset", default="medium", help="the preset --flows/--balances runs")
+    parser.add_argument(
+        "--labels",
+        action="store_true",
+        help="anomaly injection and data-quality noise off vs on for --preset",
+    )
+    parser.add_argument(
+        "--preset", default="medium", help="the preset --flows/--balances/--labels runs"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="datasynth-bench-"))
@@ -270,6 +322,12 @@ def main() -> int:
         "numpy": np.__version__,
         "pyarrow": pa.__version__,
     }
+    if args.labels:
+        try:
+            report = {"machine": machine, "workers": args.workers, **run_labels(args, tmp)}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return _emit(report, args.json)
     if args.balances:
         try:
             report = {"machine": machine, "workers": args.workers, **run_balances(args, tmp)}

@@ -510,7 +510,7 @@ def _eligibility(led: Ledger, ctx: Context) -> dict[str, np.ndarray]:
         "suspense_account_abuse": human & standalone & clean & two,
         "duplicate_entry": standalone & human & clean,
         "reversed_amount": standalone & clean,
-        "transposed_digits": two & clean & (totals >= 100 * unit * 10),
+        "transposed_digits": two & clean & (totals >= 1000 * unit),
         "decimal_shift": human & clean & (totals >= 10 * unit),
         "misclassified_account": has_expense,
         "backdated_entry": standalone & clean,
