@@ -268,16 +268,21 @@ class Ledger:
     def __post_init__(self) -> None:
         self.header_changed = np.zeros(self.entries.n, dtype=bool)
         self.moved = np.zeros(self.entries.n, dtype=bool)
+        self._totals: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return self.entries.n
 
     def totals(self) -> np.ndarray:
-        if self.debit.size == 0:
-            return np.zeros(0, dtype=np.int64)
-        out: np.ndarray = np.add.reduceat(self.debit, self.entries.starts)
-        return out
+        """Each entry's total (sum of its debits), kept current by :meth:`set_totals`."""
+        if self._totals is None:
+            self._totals = (
+                np.add.reduceat(self.debit, self.entries.starts)
+                if self.debit.size
+                else np.zeros(0, dtype=np.int64)
+            )
+        return self._totals
 
     def lines_of(self, entries: np.ndarray) -> np.ndarray:
         """Line indices of ``entries`` (in entry order)."""
@@ -293,25 +298,12 @@ class Ledger:
         currency's unit); the rounding residue goes to each side's largest line."""
         if entries.size == 0:
             return
-        unit = self.company.amount_unit
-        new = np.clip(np.asarray(new, dtype=np.int64) // unit * unit, unit, MAX_MINOR_UNITS // 4)
-        old = self.totals()[entries]
         lines = self.lines_of(entries)
         owner = np.repeat(np.arange(entries.size), self.entries.sizes[entries])
-        ratio = new / np.maximum(old, 1).astype(np.float64)
-        for side in (self.debit, self.credit):
-            values = side[lines]
-            scaled = (np.floor(values * ratio[owner] / unit) * unit).astype(np.int64)
-            scaled = np.where(values > 0, np.maximum(scaled, unit), 0)
-            sums = np.bincount(owner, weights=scaled, minlength=entries.size).astype(np.int64)
-            # exact sums (bincount's float weights are exact below 2**53; check anyway)
-            sums = _group_sum(scaled, owner, entries.size)
-            residue = new - sums
-            # the largest line of the side takes the residue (it stays positive)
-            order = np.lexsort((-values, owner))
-            first = order[np.r_[0, np.flatnonzero(np.diff(owner[order])) + 1]]
-            scaled[first] += residue[owner[first]]
-            side[lines] = scaled
+        debit, credit = self.debit[lines], self.credit[lines]
+        new = _scale_lines(debit, credit, owner, new, self.company.amount_unit)
+        self.debit[lines], self.credit[lines] = debit, credit
+        self.totals()[entries] = new
 
     def swap_sides(self, entries: np.ndarray) -> None:
         lines = self.lines_of(entries)
@@ -1410,20 +1402,33 @@ def _reapprove(led: Ledger, ctx: Context, idx: np.ndarray) -> None:
 
 def _scale_lines(
     debit: np.ndarray, credit: np.ndarray, owner: np.ndarray, new: np.ndarray, unit: int
-) -> None:
-    """Scale lines in place so each owner's debits and credits both sum to ``new``."""
-    k = new.size
+) -> np.ndarray:
+    """Scale lines in place so each owner's debits and credits both sum to the new total
+    exactly, keeping every line's share of its side (rounded to the currency's unit); the
+    residue goes to each side's largest line. Returns the totals used: ``new`` in whole units,
+    at least one unit per line of the larger side, so no line drops to zero or below."""
+    k = int(np.asarray(new).size)
+    lines_per_side = np.maximum(
+        np.bincount(owner, weights=debit > 0, minlength=k),
+        np.bincount(owner, weights=credit > 0, minlength=k),
+    ).astype(np.int64)
+    new = np.asarray(new, dtype=np.int64) // unit * unit
+    new = np.clip(new, np.maximum(lines_per_side, 1) * unit, MAX_MINOR_UNITS // 4)
     old = _group_sum(debit, owner, k)
     ratio = new / np.maximum(old, 1).astype(np.float64)
     for side in (debit, credit):
         values = side.copy()
         scaled = (np.floor(values * ratio[owner] / unit) * unit).astype(np.int64)
         scaled = np.where(values > 0, np.maximum(scaled, unit), 0)
-        residue = new - _group_sum(scaled, owner, k)
-        order = np.lexsort((-values, owner))
+        excess = _group_sum(scaled, owner, k) - new
+        # too much after rounding up small lines: take it from the largest lines first
+        order = np.lexsort((-scaled, owner))
         first = order[np.r_[0, np.flatnonzero(np.diff(owner[order])) + 1]] if order.size else order
-        scaled[first] += residue[owner[first]]
+        scaled[first] -= excess[owner[first]]
+        if (scaled[values > 0] <= 0).any():
+            raise AssertionError("rescaling an entry left a line without an amount")
         side[:] = scaled
+    return new
 
 
 def _fiscal(company: CompanyMaster, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
