@@ -468,25 +468,32 @@ def noisy_table(
     keys = NOISY_KEYS[name]
     text_fields = tuple(q.text_fields.get(name, ()))  # type: ignore[call-overload]
     claimed = {f: np.zeros(n, dtype=bool) for f in table.column_names}
+    # every change reads the clean value (a cell changes at most once) and is applied to the
+    # column once, at the end
     columns = {f: clean[f].combine_chunks() for f in table.column_names}
+    pending: dict[str, list[tuple[np.ndarray, pa.Array]]] = {}
     issues = _Issues([], [], [], [], [], [])
 
     def rng(*concern: object) -> np.random.Generator:
         return stream(seed, "data_quality", name, *key, *concern)  # type: ignore[arg-type]
 
+    valid: dict[str, np.ndarray] = {}
+
     def claim(field: str, mask: np.ndarray) -> np.ndarray:
-        rows = np.flatnonzero(mask & ~claimed[field] & np.asarray(columns[field].is_valid()))
+        if field not in valid:
+            valid[field] = np.asarray(columns[field].is_valid())
+        rows = np.flatnonzero(mask & ~claimed[field] & valid[field])
         claimed[field][rows] = True
         return rows
 
     def put(field: str, rows: np.ndarray, values: pa.Array) -> None:
-        if not rows.size:
-            return
-        mask = np.zeros(n, dtype=bool)
-        mask[rows] = True
-        index = np.cumsum(mask) - 1
-        spread = values.take(pa.array(np.where(mask, index, 0)))
-        columns[field] = pc.if_else(pa.array(mask), spread, columns[field])
+        if rows.size:
+            pending.setdefault(field, []).append((rows, values))
+
+    def valid_of(field: str) -> np.ndarray:
+        if field not in valid:
+            valid[field] = np.asarray(columns[field].is_valid())
+        return valid[field]
 
     fields = [f for f in table.column_names if f not in keys]
     kinds = {f: _kind(table.schema.field(f), f, text_fields) for f in fields}
@@ -526,9 +533,7 @@ def noisy_table(
                 names = np.array(["mojibake", "bom_issue", "character_corruption"])[sub]
                 issues.add(rows, f, "encoding_issue", pa.array(names), original, values)
             rows = np.flatnonzero(
-                (rng("typos", f).random(n) < q.typo_rate)
-                & ~claimed[f]
-                & np.asarray(columns[f].is_valid())
+                (rng("typos", f).random(n) < q.typo_rate) & ~claimed[f] & valid_of(f)
             )
             if rows.size:
                 original = columns[f].take(pa.array(rows))
@@ -580,6 +585,13 @@ def noisy_table(
             )
             put(f, rows, values)
             issues.add(rows, f, "format_variation", pa.array(names), original, values)
+    for f, changes in pending.items():
+        rows = np.concatenate([c[0] for c in changes])
+        values = pa.concat_arrays([_flat(c[1]) for c in changes])
+        position = np.full(n, -1, dtype=np.int64)
+        position[rows] = np.arange(rows.size)
+        spread = values.take(pa.array(np.maximum(position, 0)))
+        columns[f] = pc.if_else(pa.array(position >= 0), spread, columns[f])
     noisy = pa.table([columns[f] for f in table.column_names], names=table.column_names)
     noisy, dup = _duplicates(config, table, clean, noisy, rng, kinds, text_fields)
     labels = _label_table(name, clean, issues, dup, keys, block)
