@@ -794,6 +794,7 @@ ANOMALY_TYPES: dict[str, tuple[AnomalyCategory, float]] = {
     "unauthorized_approval": ("fraud", 1.0),
     "segregation_of_duties": ("fraud", 1.0),
     "duplicate_payment": ("fraud", 2.0),
+    "fictitious_vendor": ("fraud", 0.5),
     "premature_revenue": ("fraud", 0.5),
     "expense_capitalization": ("fraud", 1.0),
     "suspense_account_abuse": ("fraud", 1.0),
@@ -877,8 +878,10 @@ class FraudActorsConfig(_Strict):
     #: share of fraud anomalies that a fraud actor commits (the rest: random preparers)
     share: Probability = 0.7
     escalation: dict[EscalationPattern, float] = Field(default_factory=_default_escalation)
-    #: vendors that vendor-side frauds (duplicate payments, fictitious vendors) keep hitting
+    #: vendors that duplicate payments keep hitting
     target_vendors: int = Field(default=3, ge=1, le=1000)
+    #: shell vendors per company that fraud actors pay (appended to master_data.vendors)
+    fictitious_vendors: int = Field(default=2, ge=0, le=1000)
 
     @field_validator("escalation")
     @classmethod
@@ -934,6 +937,15 @@ class AnomaliesConfig(_Strict):
                     "in anomalies.types; give one a weight or set the category's share to 0"
                 )
         return self
+
+    @property
+    def fictitious_vendor_count(self) -> int:
+        """Shell vendors each company's vendor list gains (0 unless the type can occur)."""
+        if not self.enabled or self.categories.get("fraud", 0.0) == 0:
+            return 0
+        if self.type_weights("fraud")["fictitious_vendor"] == 0:
+            return 0
+        return self.fraud_actors.fictitious_vendors
 
     def type_weights(self, category: str) -> dict[str, float]:
         """The types of ``category`` with their effective weights (config over defaults)."""

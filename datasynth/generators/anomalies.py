@@ -158,6 +158,9 @@ TYPE_INFO: dict[str, TypeInfo] = {
         "vendor payment posted by the person who posted the invoice",
     ),
     "duplicate_payment": TypeInfo(3, "medium", "duplication", "vendor payment made twice"),
+    "fictitious_vendor": TypeInfo(
+        5, "hard", "counterparty_modification", "invoice from a shell vendor with a round amount"
+    ),
     "premature_revenue": TypeInfo(
         5, "hard", "date_modification", "revenue posted before its invoice date, at period end"
     ),
@@ -404,6 +407,8 @@ class Context:
     actor_pattern: np.ndarray  # index into ESCALATION_PATTERNS
     target_vendors: np.ndarray
     period_index: int
+    #: shell vendors per company (fictitious_vendor)
+    shells: int = 0
     clones: list[Clone] = field(default_factory=list)
     #: entries that carry an anomaly (set after selection)
     claimed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -475,6 +480,10 @@ def _eligibility(led: Ledger, ctx: Context) -> dict[str, np.ndarray]:
     has_vendor = (
         np.bincount(line_entry, weights=led.vendor >= ctx.company.group_vendors, minlength=e.n) > 0
     )
+    # protected lines other than the AP account's (stock, assets, ...) keep a vendor change out
+    ap = ctx.master.chart.family_mask("role:ap")
+    other_protected = ctx.protected[led.account] & ~ap[led.account]
+    clean_vendor = np.bincount(line_entry, weights=other_protected, minlength=e.n) == 0
     seconds = (led.created_ms % _DAY_MS) // 1000
     office = (seconds >= 7 * 3600) & (seconds < 19 * 3600)
     weekday = (led.posting_day + 3) % 7 < 5  # 1970-01-01 was a Thursday
@@ -518,6 +527,7 @@ def _eligibility(led: Ledger, ctx: Context) -> dict[str, np.ndarray]:
         "unusual_account_pair": standalone & clean & two,
         "dormant_account": standalone & clean & (ctx.dormant.any()),
         "new_counterparty": standalone & has_vendor,
+        "fictitious_vendor": standalone & has_vendor & clean_vendor & (ctx.shells > 0),
         "_invoice": invoice,
     }
 
@@ -990,6 +1000,23 @@ def _new_counterparty(led, ctx, idx, rng, el, factor):  # type: ignore[no-untype
     return Effect(impact=np.full(idx.size, -1), lines=_line_list(led, lines, mask, owner, idx.size))
 
 
+def _fictitious_vendor(led, ctx, idx, rng, el, factor):  # type: ignore[no-untyped-def]
+    # the entry's vendor lines name one of the company's shell vendors (after its real ones),
+    # for a round amount of 25K-250K (group currency, x the actor's escalation)
+    c = led.company
+    real = ctx.config.master_data.vendors
+    lines = led.lines_of(idx)
+    owner = np.repeat(np.arange(idx.size), led.entries.sizes[idx])
+    mask = led.vendor[lines] >= c.group_vendors
+    shell = real + rng.integers(0, ctx.shells, idx.size)
+    led.vendor[lines[mask]] = shell[owner[mask]]
+    new = _round_amounts(rng, idx.size, c.amount_scale, 25_000, 250_000, c.amount_unit)
+    old = led.totals()[idx].copy()
+    led.set_totals(idx, (new * factor).astype(np.int64))
+    now = led.totals()[idx]
+    return Effect(impact=now, detail=_detail("amount ", old, now))
+
+
 MUTATIONS: dict[str, Mutation] = {
     "fictitious_entry": _fictitious_entry,
     "round_dollar_manipulation": _round_dollar,
@@ -1020,6 +1047,7 @@ MUTATIONS: dict[str, Mutation] = {
     "unusual_account_pair": _unusual_pair,
     "dormant_account": _dormant,
     "new_counterparty": _new_counterparty,
+    "fictitious_vendor": _fictitious_vendor,
 }
 #: fraud types a person commits: the fraud actor becomes the preparer
 _ACTOR_TYPES = frozenset(
@@ -1034,10 +1062,11 @@ _ACTOR_TYPES = frozenset(
         "expense_capitalization",
         "suspense_account_abuse",
         "segregation_of_duties",
+        "fictitious_vendor",
     }
 )
 _AMOUNT_FRAUDS = frozenset(
-    {"fictitious_entry", "round_dollar_manipulation", "suspense_account_abuse"}
+    {"fictitious_entry", "round_dollar_manipulation", "suspense_account_abuse", "fictitious_vendor"}
 )
 TYPE_NAMES: tuple[str, ...] = tuple(ANOMALY_TYPES)
 
@@ -1118,6 +1147,7 @@ def _context(config: DatasynthConfig, master: Master, block: Block, led: Ledger)
         actor_pattern=pattern,
         target_vendors=targets,
         period_index=period_index,
+        shells=a.fictitious_vendor_count,
     )
 
 

@@ -30,6 +30,7 @@ from datasynth.generators.flows import FlowCompany, build_flow_company
 from datasynth.generators.materials import generate_fixed_assets, generate_materials
 from datasynth.generators.partners import (
     activity_cdf,
+    fictitious_vendors,
     generate_customers,
     generate_vendors,
     group_partner_count,
@@ -434,6 +435,17 @@ def generate_master_table(config: DatasynthConfig, master: Master, table: str) -
             generate_vendors(config, i, master.chart.account("ap"))
             for i in range(len(config.companies))
         ]
+        shells = config.anomalies.fictitious_vendor_count
+        if shells:
+            # the fictitious_vendor anomaly's shell vendors, after each company's real ones
+            parts = [
+                table
+                for i, real in enumerate(parts)
+                for table in (
+                    real,
+                    fictitious_vendors(config, i, master.chart.account("ap"), shells),
+                )
+            ]
     elif table == "customers":
         parts = [
             generate_customers(config, i, master.chart.account("ar"), c.amount_scale)

@@ -368,3 +368,43 @@ def activity_cdf(count: int, skew: float, reserved: int = 0) -> np.ndarray:
 def group_partner_count(config: DatasynthConfig, table: str) -> int:
     """How many leading rows of a company's vendors or customers are group companies."""
     return min(int(getattr(config.master_data, table)), len(config.companies) - 1)
+
+
+def fictitious_vendors(
+    config: DatasynthConfig, company_index: int, ap_account: str, count: int
+) -> pa.Table:
+    """Shell vendors of one company for the ``fictitious_vendor`` anomaly: numbered after its
+    real vendors, at home, paid immediately, a professional-services firm with a PO box and a
+    bank account of its own. Drawn from their own stream: the real vendors never change."""
+    company = config.companies[company_index]
+    real = config.master_data.vendors
+    rng = stream(config.global_.seed, "anomalies", company.code, "fictitious_vendors")
+    columns = _addresses(rng, [company.country], np.zeros(count, dtype=np.int64))
+    prefixes = load("partners")["name_prefixes"]
+    pick = (
+        rng.permutation(len(prefixes))[:count]
+        if count <= len(prefixes)
+        else rng.integers(0, len(prefixes), count)
+    )
+    form = columns.pop("_legal_form")
+    number = pa.array(np.char.mod("%d", np.arange(real + 1, real + count + 1)))
+    columns["vendor_name"] = vocab.join(
+        [vocab.pick(prefixes, pick), pa.array(["Consulting Partners"] * count), number, form]
+    )
+    box = rng.integers(100, 9999, count)
+    columns["street"] = pa.array(np.char.mod("PO Box %d", box))
+    columns.update(
+        vendor_id=partner_ids("V", company.code, real + np.arange(count)),
+        company_code=pa.array(np.full(count, company.code)),
+        vendor_type=pa.array(["professional_services"] * count),
+        payment_terms=pa.array(["immediate"] * count),
+        payment_terms_days=pa.array(np.zeros(count, dtype=np.int16)),
+        cash_discount_percent=pa.array(np.zeros(count, dtype=np.float32)),
+        cash_discount_days=pa.array(np.zeros(count, dtype=np.int16)),
+        is_intercompany=pa.array(np.zeros(count, dtype=bool)),
+        intercompany_code=pa.nulls(count, pa.string()),
+        reconciliation_account=pa.array(np.full(count, ap_account)),
+    )
+    return pa.table(
+        {f.name: columns[f.name].cast(f.type) for f in VENDOR_SCHEMA}, schema=VENDOR_SCHEMA
+    )
