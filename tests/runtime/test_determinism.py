@@ -89,7 +89,7 @@ def test_generate_block_equals_block_in_full_run(reference_run: Path) -> None:
 
 
 def test_master_tables_match_generate_block(reference_run: Path) -> None:
-    cfg = small_config(reference_run)
+    cfg = small_config(reference_run, ANOMALIES)
     tables = datasynth.plan(cfg).master_tables
     assert {"vendors", "customers", "materials", "fixed_assets", "employees"} <= set(tables)
     for table in tables:
