@@ -493,7 +493,7 @@ def _eligibility(led: Ledger, ctx: Context) -> dict[str, np.ndarray]:
     invoice = _invoice_entries(led)
     below = totals < ctx.threshold
     return {
-        "fictitious_entry": standalone & clean & two,
+        "fictitious_entry": human & standalone & clean & two,
         "round_dollar_manipulation": human & positive & clean,
         "just_below_threshold": human & positive & clean & below,
         "split_transaction": human
@@ -605,7 +605,8 @@ def _split(led, ctx, idx, rng, el, factor):  # type: ignore[no-untyped-def]
     totals = led.totals()[idx]
     need = np.ceil(totals / (ctx.threshold - unit)).astype(np.int64)
     parts = np.clip(np.maximum(rng.integers(2, 6, idx.size), need), 2, 5)
-    each = totals // parts // unit * unit
+    # every part below the threshold: the later parts round up, the first takes the rest
+    each = -(-totals // (parts * unit)) * unit
     first = totals - each * (parts - 1)
     led.set_totals(idx, first)
     led.approver[idx] = -1
@@ -711,7 +712,8 @@ def _premature_revenue(led, ctx, idx, rng, el, factor):  # type: ignore[no-untyp
     revenue = ctx.revenue[led.account[lines]] & (led.credit[lines] > 0)
     owner = np.repeat(np.arange(idx.size), led.entries.sizes[idx])
     impact = _group_sum(np.where(revenue, led.credit[lines], 0), owner, idx.size)
-    return Effect(impact=impact, lines=_line_list(led, lines, revenue, owner, idx.size))
+    # the document date is a header field: every line changes
+    return Effect(impact=impact)
 
 
 def _line_list(
@@ -752,12 +754,15 @@ def _move_lines(
     pick = targets[rng.integers(0, targets.size, moved.size)]
     same = pick == led.account[moved]
     pick[same] = targets[(np.searchsorted(targets, pick[same]) + 1) % targets.size]
+    # a single target that is the line's own account already: that line does not move
+    mask[np.flatnonzero(mask)[pick == led.account[moved]]] = False
+    pick = pick[pick != led.account[moved]]
+    moved = lines[mask]
     led.account[moved] = pick
     _fix_cost_centers(led, ctx, moved, rng)
     amount = led.debit[moved] + led.credit[moved]
     impact = _group_sum(amount, owner[mask], idx.size)
     keep = np.bincount(owner[mask], minlength=idx.size) > 0
-    keep &= _group_sum((pick != -1).astype(np.int64), owner[mask], idx.size) > 0
     return Effect(impact=impact, lines=_line_list(led, lines, mask, owner, idx.size), keep=keep)
 
 
@@ -798,6 +803,7 @@ def _suspense(led, ctx, idx, rng, el, factor):  # type: ignore[no-untyped-def]
     suspense = np.array(ctx.master.chart.families["role:suspense"][:1])
     effect = _move_lines(led, ctx, idx, rng, lambda lines: led.debit[lines] > 0, suspense)
     effect.impact = led.totals()[idx]
+    effect.lines = None  # every line's amount changed
     return effect
 
 
@@ -996,8 +1002,18 @@ def _new_counterparty(led, ctx, idx, rng, el, factor):  # type: ignore[no-untype
     owner = np.repeat(np.arange(idx.size), led.entries.sizes[idx])
     mask = led.vendor[lines] >= c.group_vendors
     pick = rng.integers(tail_start, vendors, idx.size)
-    led.vendor[lines[mask]] = pick[owner[mask]]
-    return Effect(impact=np.full(idx.size, -1), lines=_line_list(led, lines, mask, owner, idx.size))
+    # never the vendor the line already names (the next one of the tail instead)
+    tail = vendors - tail_start
+    same = pick[owner] == led.vendor[lines]
+    new = np.where(same, tail_start + (pick[owner] - tail_start + 1) % tail, pick[owner])
+    mask &= new != led.vendor[lines]
+    led.vendor[lines[mask]] = new[mask]
+    keep = np.bincount(owner[mask], minlength=idx.size) > 0
+    return Effect(
+        impact=np.full(idx.size, -1),
+        lines=_line_list(led, lines, mask, owner, idx.size),
+        keep=keep,
+    )
 
 
 def _fictitious_vendor(led, ctx, idx, rng, el, factor):  # type: ignore[no-untyped-def]
@@ -1069,6 +1085,16 @@ _AMOUNT_FRAUDS = frozenset(
     {"fictitious_entry", "round_dollar_manipulation", "suspense_account_abuse", "fictitious_vendor"}
 )
 TYPE_NAMES: tuple[str, ...] = tuple(ANOMALY_TYPES)
+# per type id, so that per-anomaly columns are array lookups
+_TYPE_HAS_ACTOR = np.array([x in _ACTOR_TYPES for x in TYPE_NAMES], dtype=bool)
+_TYPE_BREAKS_APPROVAL = np.array([x in _APPROVAL_TYPES for x in TYPE_NAMES], dtype=bool)
+_TYPE_CATEGORY = np.array([ANOMALY_CATEGORIES.index(ANOMALY_TYPES[x][0]) for x in TYPE_NAMES])
+_TYPE_SEVERITY = np.array([TYPE_INFO[x].severity for x in TYPE_NAMES], dtype=np.int8)
+_DIFFICULTIES = tuple(sorted({i.difficulty for i in TYPE_INFO.values()}))
+_TYPE_DIFFICULTY = np.array([_DIFFICULTIES.index(TYPE_INFO[x].difficulty) for x in TYPE_NAMES])
+_STRATEGIES = tuple(sorted({i.strategy for i in TYPE_INFO.values()}))
+_TYPE_STRATEGY = np.array([_STRATEGIES.index(TYPE_INFO[x].strategy) for x in TYPE_NAMES])
+_TYPE_DESCRIPTION = [TYPE_INFO[x].description for x in TYPE_NAMES]
 
 
 # ------------------------------------------------------------------------------------------
@@ -1183,6 +1209,8 @@ def _select(led: Ledger, ctx: Context, eligible: dict[str, np.ndarray]) -> _Pick
     a = ctx.config.anomalies
     n = led.n
     mult = period_end_multiplier(led.posting_day, led.company.fiscal_start_month, a)
+    if not mult.sum() > 0:  # every entry of the block in a period end weighted zero
+        mult = np.ones(n)
     where = dist.cdf(mult)
     rng = ctx.rng("select")
     shares = np.array([a.categories.get(c, 0.0) for c in ANOMALY_CATEGORIES])
@@ -1285,7 +1313,7 @@ def _select(led: Ledger, ctx: Context, eligible: dict[str, np.ndarray]) -> _Pick
     rng = ctx.rng("actors")
     u = rng.random(next_seed)
     pick = rng.integers(0, max(ctx.actors.size, 1), u.size)
-    actor_types = np.array([TYPE_NAMES[t] in _ACTOR_TYPES for t in type_id], dtype=bool)
+    actor_types = _TYPE_HAS_ACTOR[type_id]
     with_actor = (
         actor_types & (u[seed_of] < ctx.config.anomalies.fraud_actors.share) & (ctx.actors.size > 0)
     )
@@ -1329,6 +1357,7 @@ def inject_anomalies(
         idx = picks.target[rows]
         duplicate = name in ("duplicate_payment", "duplicate_entry")
         snapshot = _snapshot(led, idx)
+        has = np.zeros(idx.size, dtype=bool)
         if name in _ACTOR_TYPES and not duplicate:
             has = picks.actor[rows] >= 0
             led.user[idx[has]] = picks.actor[rows][has]
@@ -1352,12 +1381,14 @@ def inject_anomalies(
         if effect.detail is not None:
             detail_parts.append((rows, effect.detail))
         if effect.lines is not None:
-            line_parts.append((rows, effect.lines))
+            # an actor took over the entry: its header, so every line, changed
+            lines = effect.lines
+            if has.any():
+                lines = pc.if_else(pa.array(has), pa.scalar("all"), lines)
+            line_parts.append((rows, lines))
     # every entry the injector changed but whose approval it did not mean to break follows
     # the approval rule again (an amount raised above the threshold gets an approver)
-    approval_breaking = np.array(
-        [TYPE_NAMES[t] in _APPROVAL_TYPES for t in picks.type_id], dtype=bool
-    )
+    approval_breaking = _TYPE_BREAKS_APPROVAL[picks.type_id]
     second = related[kept & (related >= 0)]
     _reapprove(led, ctx, np.r_[picks.target[kept & ~approval_breaking], second])
     return _assemble(
@@ -1409,22 +1440,31 @@ def _restore(led: Ledger, drop: np.ndarray, snap: dict[str, np.ndarray], idx: np
         getattr(led, k)[lines[line_where]] = snap[k][line_where]
 
 
+def _approval_rule(
+    ctx: Context,
+    user: np.ndarray,
+    approver: np.ndarray,
+    totals: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The approvers of entries by ``user`` for ``totals`` under the approval rule: a person's
+    entry at or above the threshold has an approver other than its preparer (the current one
+    where it qualifies, else one drawn from the pool); every other entry has none."""
+    human = ctx.personas[user] < len(PERSONAS)
+    needs = human & (totals >= ctx.threshold)
+    pool = approver_pool(ctx.company)
+    redraw = needs & ((approver < 0) | (approver == user))
+    drawn = draw_other(pool, user, rng.random(user.size)) if pool.size else np.full(user.size, -1)
+    out: np.ndarray = np.where(needs, np.where(redraw, drawn, approver), -1)
+    return out
+
+
 def _reapprove(led: Ledger, ctx: Context, idx: np.ndarray) -> None:
     if not idx.size:
         return
-    totals = led.totals()[idx]
-    human = ctx.personas[led.user[idx]] < len(PERSONAS)
-    needs = human & (totals >= ctx.threshold)
-    approver = led.approver[idx]
-    pool = approver_pool(led.company)
-    redraw = needs & ((approver < 0) | (approver == led.user[idx]))
-    drawn = (
-        draw_other(pool, led.user[idx], ctx.rng("approvals").random(idx.size))
-        if pool.size
-        else np.full(idx.size, -1)
+    approver = _approval_rule(
+        ctx, led.user[idx], led.approver[idx], led.totals()[idx], ctx.rng("approvals")
     )
-    approver = np.where(redraw, drawn, approver)
-    approver = np.where(needs, approver, -1)
     changed = approver != led.approver[idx]
     led.approver[idx] = approver
     led.header_changed[idx[changed]] = True
@@ -1592,6 +1632,11 @@ def _assemble(
         count = src.size
         rows_new = next_row + np.arange(count)
         next_row += count
+        if next_row > 10**7:
+            raise ValueError(
+                f"block {block.block_number} would number more than 10,000,000 entries with its "
+                "duplicates and split parts; make runtime.block_rows smaller"
+            )
         ids = fixed_width_strings(prefix, np.int64(block.block_number) * 10**7 + rows_new, 11)
         lines = led.lines_of(src)
         sizes = e.sizes[src]
@@ -1616,14 +1661,15 @@ def _assemble(
         if clone.user is not None:
             who = clone.user[live]
             user = np.where(who >= 0, who, led.user[src])
-            approver = led.approver[src]
-            # the clone follows the approval rule for its own preparer
-            pool = approver_pool(company)
-            bad = (approver >= 0) & (approver == user)
-            if bad.any() and pool.size:
-                approver[bad] = draw_other(
-                    pool, user[bad], ctx.rng("clone_approvals").random(int(bad.sum()))
-                )
+            # the clone follows the approval rule for its own preparer and amount
+            clone_totals = np.where(totals >= 0, totals, led.totals()[src])
+            approver = _approval_rule(
+                ctx,
+                user,
+                led.approver[src],
+                clone_totals,
+                ctx.rng("clone_approvals", TYPE_NAMES[int(picks.type_id[clone.anomaly[0]])]),
+            )
             source = np.where(who >= 0, SOURCES.index("manual"), led.source[src])
             part = put(part, "created_by", user_column(user[owner], company.user_ids))
             part = put(part, "user_persona", _dict(ctx.personas[user][owner], persona_names))
@@ -1731,9 +1777,8 @@ def _labels(
     user = pc.cast(ledger["created_by"].take(take), pa.string())
     vendor = _first_partner(base_table, "vendor_id", e.line_entry, e.n).take(pa.array(entry))
     customer = _first_partner(base_table, "customer_id", e.line_entry, e.n).take(pa.array(entry))
-    names = [TYPE_NAMES[t] for t in picks.type_id[rows]]
-    info = [TYPE_INFO[x] for x in names]
-    description = pa.array([i.description for i in info], pa.string())
+    type_id = picks.type_id[rows]
+    description = pa.array(_TYPE_DESCRIPTION, pa.string()).take(pa.array(type_id))
     detail = pa.nulls(picks.target.size, pa.string())
     for r, d in detail_parts:
         detail = _scatter(detail, np.isin(np.arange(picks.target.size), r), d)
@@ -1753,19 +1798,15 @@ def _labels(
         np.int64(block.block_number) * 10**7 + np.maximum(cluster, 0),
         11,
     )
-    category = [ANOMALY_TYPES[x][0] for x in names]
+    category = _TYPE_CATEGORY[type_id]
     pattern = picks.pattern[rows]
     columns = {
         "anomaly_id": fixed_width_strings(f"ANO-{company.code}-{yyyypp}-", number, 11),
-        "anomaly_category": _dict(
-            np.array([ANOMALY_CATEGORIES.index(c) for c in category]), ANOMALY_CATEGORIES
-        ),
+        "anomaly_category": _dict(category, ANOMALY_CATEGORIES),
         "anomaly_type": _dict(picks.type_id[rows], TYPE_NAMES),
-        "is_fraud": pa.array(np.array([c == "fraud" for c in category], dtype=bool)),
-        "severity": pa.array(np.array([i.severity for i in info], dtype=np.int8)),
-        "detection_difficulty": pa.array(
-            [i.difficulty for i in info], pa.string()
-        ).dictionary_encode(),
+        "is_fraud": pa.array(category == ANOMALY_CATEGORIES.index("fraud")),
+        "severity": pa.array(_TYPE_SEVERITY[type_id]),
+        "detection_difficulty": _dict(_TYPE_DIFFICULTY[type_id], _DIFFICULTIES),
         "document_id": document,
         "original_document_id": original,
         "related_documents": related,
@@ -1777,14 +1818,14 @@ def _labels(
         "related_user": user,
         "related_vendor": vendor,
         "related_customer": customer,
-        "monetary_impact": pa.array(
-            decimal_from_minor(np.maximum(impact[rows], 0)).to_pylist(),
-            AMOUNT_TYPE,
-            mask=impact[rows] < 0,
+        "monetary_impact": pc.if_else(
+            pa.array(impact[rows] < 0),
+            pa.scalar(None, AMOUNT_TYPE),
+            decimal_from_minor(np.maximum(impact[rows], 0)),
         ),
         "currency": _dict(np.zeros(m, dtype=np.int64), [company.currency]),
         "description": description,
-        "injection_strategy": pa.array([i.strategy for i in info], pa.string()).dictionary_encode(),
+        "injection_strategy": _dict(_TYPE_STRATEGY[type_id], _STRATEGIES),
         "cluster_id": pc.if_else(pa.array(cluster >= 0), cluster_ids, pa.nulls(m, pa.string())),
         "escalation_pattern": _dict(pattern, ESCALATION_PATTERNS),
         "escalation_factor": pa.array(factor[rows].astype(np.float32)),

@@ -157,7 +157,9 @@ def _buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         if array.buffers()[2]
         else np.zeros(0, np.uint8)
     )
-    return offsets, data
+    # a sliced array shares its parent's buffers: keep only its own bytes, offsets from zero
+    data = data[offsets[0] : offsets[-1]]
+    return offsets - offsets[0], data
 
 
 def _assemble(lengths: np.ndarray, data: np.ndarray) -> pa.Array:
@@ -320,6 +322,11 @@ def amount_variants(
 ) -> tuple[pa.Array, np.ndarray]:
     n = minor.size
     kind = rng.integers(0, len(_AMOUNT_NAMES), n)
+    # a currency prefix or suffix only where the record names its currency
+    has_currency = np.asarray(pc.greater(pc.utf8_length(currency.fill_null("")), 0))
+    other = np.array([k for k, x in enumerate(_AMOUNT_NAMES) if not x.startswith("currency")])
+    fallback = other[rng.integers(0, other.size, n)]
+    kind = np.where(np.isin(kind, [3, 4]) & ~has_currency, fallback, kind)
     negative = minor < 0
     value = np.abs(minor)
     units, cents = value // 100, value % 100
@@ -569,7 +576,7 @@ def noisy_table(
                 currency = (
                     clean["currency"].take(pa.array(rows)).fill_null("")
                     if "currency" in clean.column_names
-                    else pa.array([""] * rows.size)
+                    else pa.nulls(rows.size, pa.string())
                 )
                 values, sub = amount_variants(minor, currency, r)
                 names = np.array([f"amount_{x}" for x in _AMOUNT_NAMES])[sub]
@@ -665,7 +672,10 @@ def _duplicates(
         cols[target] = _spread(nudged, values, cols[target])
         changed = _spread(nudged, values, changed)
         field = _spread(nudged, constant(target, rows.size), field)
-    kind = np.where((kind >= 1) & ~nudged, 0, kind)
+    # near needs the nudge; fuzzy needs a typo and takes the nudge where there is one (a table
+    # without dates and amounts, like vendors, gets typo-only fuzzy duplicates)
+    kind = np.where((kind == 1) & ~nudged, 0, kind)
+    hit = np.zeros(m, dtype=bool)
     typo_field, typo_original, typo_noisy, typo_subtype = nulls, nulls, nulls, nulls
     texts = [f for f in text_fields if f in cols]
     if texts:
@@ -675,7 +685,6 @@ def _duplicates(
         if rows.size:
             before = cols[f].take(pa.array(rows))
             values, ok, op = typos(before, rng("duplicate_typos"))
-            hit = np.zeros(m, dtype=bool)
             hit[rows[ok]] = True
             typo_original = _spread(hit, before.filter(pa.array(ok)), typo_original)
             typo_noisy = _spread(hit, values.filter(pa.array(ok)), typo_noisy)
@@ -683,6 +692,7 @@ def _duplicates(
             names = pa.array(list(_TYPO_NAMES), pa.string()).take(pa.array(op[ok]))
             typo_subtype = _spread(hit, names, typo_subtype)
             typo_field = _spread(hit, constant(f, int(hit.sum())), typo_field)
+    kind = np.where((kind == 2) & ~hit, np.where(nudged, 1, 0), kind)
     copies = pa.table([cols[f] for f in noisy.column_names], names=noisy.column_names)
     out = pa.concat_tables([noisy, copies])
     return out, _Duplicates(

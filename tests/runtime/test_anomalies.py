@@ -221,13 +221,55 @@ def test_labels_describe_what_the_ledger_shows(
         source = ledger[ledger["document_id"] == row["original_document_id"]]
         cols = ["line_number", "gl_account", "debit_amount", "credit_amount", "vendor_id"]
         assert copy[cols].reset_index(drop=True).equals(source[cols].reset_index(drop=True))
-    # approval rule on clean entries: people's entries from the threshold up are approved by
+    # fictitious entries are a person's manual postings
+    got = _of(labels, e, "fictitious_entry")
+    assert (got["persona"] != "automated_system").all()
+    # the approval rule holds on every entry that no approval anomaly names, anomalous or not
+    # (duplicate payments included): people's entries from the threshold up are approved by
     # someone else, nothing else is approved
-    clean = e[~e["is_anomaly"] & usd]
-    needs = (clean["persona"] != "automated_system") & (clean["total"] >= threshold)
-    assert clean.loc[needs, "approved_by"].notna().all()
-    assert (clean.loc[needs, "approved_by"] != clean.loc[needs, "created_by"]).all()
-    assert clean.loc[~needs, "approved_by"].isna().all()
+    breaking = labels["anomaly_type"].isin(
+        [
+            "self_approval",
+            "unauthorized_approval",
+            "missing_approval",
+            "just_below_threshold",
+            "split_transaction",
+        ]
+    )
+    exempt = set(labels.loc[breaking, "document_id"])
+    for related in labels.loc[breaking, "related_documents"].dropna():
+        exempt |= set(related.split(","))
+    ruled = e[usd & ~e.index.isin(exempt)]
+    assert ruled["is_anomaly"].sum() > 50
+    assert ruled.index.isin(
+        labels.loc[labels["anomaly_type"] == "duplicate_payment", "document_id"]
+    ).any()
+    needs = (ruled["persona"] != "automated_system") & (ruled["total"] >= threshold)
+    assert needs.sum() > 0
+    assert ruled.loc[needs, "approved_by"].notna().all()
+    assert (ruled.loc[needs, "approved_by"] != ruled.loc[needs, "created_by"]).all()
+    assert ruled.loc[~needs, "approved_by"].isna().all()
+
+
+def test_affected_lines_are_the_lines_that_changed(
+    runs: tuple[Path, Path], ledger: pd.DataFrame, labels: pd.DataFrame
+) -> None:
+    """A label that lists lines names exactly the lines that differ from the run without
+    anomalies; ``all`` is used where the header or every line changed."""
+    off = _ledger(runs[0]).set_index(["document_id", "line_number"]).sort_index()
+    on = ledger.set_index(["document_id", "line_number"]).sort_index()
+    columns = [c for c in on.columns if c not in ("is_anomaly", "is_fraud")]
+    listed = labels[labels["affected_lines"] != "all"]
+    assert len(listed) > 30 and listed["anomaly_type"].nunique() >= 5
+    for row in listed.itertuples():
+        a = on.loc[row.document_id, columns]
+        b = off.loc[row.document_id, columns]
+        differs = ~((a == b) | (a.isna() & b.isna())).all(axis=1)
+        changed = {int(x) for x in differs[differs].index}
+        assert changed == {int(x) for x in row.affected_lines.split(",")}, (
+            row.anomaly_type,
+            row.document_id,
+        )
 
 
 def test_amount_labels_state_the_misstatement(
