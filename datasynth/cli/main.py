@@ -1,4 +1,4 @@
-"""``datasynth [generate|validate|info|init|ocel] [options] [key=value ...]``.
+"""``datasynth [generate|validate|info|init|ocel|export-graph] [options] [key=value ...]``.
 
 Without a command the program generates. Arguments with ``=`` are Hydra overrides
 (``transactions.count=2000000``, ``+preset=large``). Exit status: 0 success, 2 a bad
@@ -16,7 +16,7 @@ from datasynth.config.errors import ConfigError
 from datasynth.config.loading import load_config
 from datasynth.config.models import INDUSTRIES, DatasynthConfig
 
-COMMANDS = ("generate", "validate", "info", "init", "ocel")
+COMMANDS = ("generate", "validate", "info", "init", "ocel", "export-graph")
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
 
@@ -57,6 +57,17 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="comma-separated: json, sqlite (default: the run's document_flows.ocel.formats)",
     )
+    p = sub.add_parser(
+        "export-graph",
+        help="build the graphs of a finished run (graphs/): PyTorch Geometric, Neo4j, networkx",
+    )
+    p.add_argument("output_dir", help="the output directory of a complete run")
+    p.add_argument(
+        "formats",
+        nargs="?",
+        default=None,
+        help="comma-separated: pyg, neo4j, networkx (default: the run's graph_export.formats)",
+    )
     return parser
 
 
@@ -83,6 +94,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = export_event_log(args.output_dir, formats)
             paths = ", ".join(f["path"] for f in result["files"])
             print(f"wrote {result['rows']:,} events to {paths} in {args.output_dir}")
+            return 0
+        if args.command == "export-graph":
+            from datasynth.runtime.graph_export import export_graph
+
+            formats = tuple(f.strip() for f in args.formats.split(",")) if args.formats else None
+            result = export_graph(args.output_dir, formats)
+            print(
+                f"wrote {len(result['files']):,} graph files to "
+                f"{Path(args.output_dir) / 'graphs'}"
+            )
             return 0
         config = load_config(args.overrides, args.config)
         if args.command == "validate":

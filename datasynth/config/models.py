@@ -1224,6 +1224,56 @@ class DataQualityConfig(_Strict):
         return self
 
 
+GraphKind = Literal["entity", "transaction", "approval"]
+GRAPH_KINDS: tuple[GraphKind, ...] = ("entity", "transaction", "approval")
+GraphFormat = Literal["pyg", "neo4j", "networkx"]
+GRAPH_FORMATS: tuple[GraphFormat, ...] = ("pyg", "neo4j", "networkx")
+SplitStrategy = Literal["random", "temporal", "stratified"]
+SPLIT_STRATEGIES: tuple[SplitStrategy, ...] = ("random", "temporal", "stratified")
+
+
+class GraphSplitConfig(_Strict):
+    """Train / validation / test masks over the labelled units (journal-entry nodes of the
+    entity graph, transaction edges). Every strategy's masks are written; ``strategy`` names
+    the one stored as ``train_mask`` / ``val_mask`` / ``test_mask``."""
+
+    strategy: SplitStrategy = "random"
+    train: Probability = 0.70
+    val: Probability = 0.15
+    seed: int = Field(default=42, ge=0, le=2**63 - 1)
+
+    @model_validator(mode="after")
+    def _shares(self) -> GraphSplitConfig:
+        if self.train <= 0 or self.train + self.val >= 1:
+            raise ValueError(
+                f"train ({self.train}) must be > 0 and train + val ({self.train + self.val:g}) "
+                "< 1, leaving a test share"
+            )
+        return self
+
+
+class GraphExportConfig(_Strict):
+    """Graphs for graph ML and graph databases, built from the written dataset (``graphs/``)."""
+
+    enabled: bool = False
+    graphs: tuple[GraphKind, ...] = GRAPH_KINDS
+    formats: tuple[GraphFormat, ...] = GRAPH_FORMATS
+    split: GraphSplitConfig = GraphSplitConfig()
+    #: networkx GraphML files hold the whole graph in memory: written only up to this many
+    #: edges per graph (the partitioned edge lists are always written)
+    graphml_max_edges: int = Field(default=500_000, ge=0, le=100_000_000)
+
+    @field_validator("graphs", "formats")
+    @classmethod
+    def _not_empty(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if not v:
+            allowed = GRAPH_KINDS if info.field_name == "graphs" else GRAPH_FORMATS
+            raise ValueError(
+                f"name at least one of {', '.join(allowed)} (or set graph_export.enabled: false)"
+            )
+        return tuple(sorted(set(v)))
+
+
 class DatasynthConfig(_Strict):
     """The whole validated configuration of one datasynth run."""
 
@@ -1238,6 +1288,7 @@ class DatasynthConfig(_Strict):
     balances: BalancesConfig = BalancesConfig()
     anomalies: AnomaliesConfig = AnomaliesConfig()
     data_quality: DataQualityConfig = DataQualityConfig()
+    graph_export: GraphExportConfig = GraphExportConfig()
     output: OutputConfig = OutputConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 

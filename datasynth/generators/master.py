@@ -55,6 +55,7 @@ USER_SCHEMA = pa.schema(
         pa.field("persona", pa.string(), nullable=False),
         pa.field("is_automated", pa.bool_(), nullable=False),
         pa.field("department", pa.string(), nullable=False),
+        pa.field("reports_to", pa.string()),
     ]
 )
 COST_CENTER_SCHEMA = pa.schema(
@@ -308,6 +309,14 @@ def _users(config: DatasynthConfig, code: str) -> tuple[list[dict[str, Any]], li
                 department="Information technology",
             )
         )
+    # the reporting line: each person reports to someone of the next persona up (junior ->
+    # senior -> controller -> manager), dealt round-robin; managers and batch users to nobody
+    for p in range(len(PERSONAS)):
+        above = next((u for u in persona_users[p + 1 : len(PERSONAS)] if u), None)
+        for k, row in enumerate(persona_users[p]):
+            rows[row]["reports_to"] = rows[above[k % len(above)]]["user_id"] if above else None
+    for row in persona_users[-1]:
+        rows[row]["reports_to"] = None
     return rows, persona_users
 
 

@@ -22,6 +22,7 @@ from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
 from datasynth.runtime.balances import reduction_graph, tree, write_balances, write_period_close
 from datasynth.runtime.blocks import config_fingerprint, plan_and_master, write_block
+from datasynth.runtime.graph_export import add_stage, block_stems
 from datasynth.runtime.output import check_output, prepare_output, write_manifest
 from datasynth.runtime.plan import Plan, build_plan
 from datasynth.runtime.process_mining import write_event_log
@@ -122,6 +123,18 @@ def build_graph(
             aging,
         )
         finals += [*item_keys, names.period_close, names.balances]
+    if config.graph_export.enabled:
+        # one task per journal block (after that block), one for the close entries (after the
+        # close stage), one for the master data (after every block: it reads the labels)
+        by_block = dict(
+            zip((b.index for b in plan.blocks), keys[len(plan.master_tables) :], strict=True)
+        )
+        master_keys = keys[: len(plan.master_tables)]
+        stems = [
+            (stem, block, [by_block[block] if block >= 0 else names.period_close, *master_keys])
+            for stem, block in block_stems(config, width, list(by_block))
+        ]
+        finals.append(add_stage(graph, names.token, config, root, stems, list(keys)))
     if plan.flow_tables and config.document_flows.ocel.enabled:
         # the event log spans every block, so it waits for all of them
         graph[names.event_log] = (write_event_log, config, root, *keys)

@@ -25,6 +25,10 @@ MANIFEST = "manifest.json"
 #: tables written after the blocks (rebuilt on every run, never resumed)
 OUTPUT_ONLY_TABLES = (
     "ocel",
+    "graph_tables",
+    "graph_neo4j",
+    "graph_pyg",
+    "graph_networkx",
     "opening_balances",
     "trial_balances",
     "fa_register",
@@ -47,6 +51,7 @@ MANAGED = (
     "subledgers",
     "labels",
     "noisy",
+    "graphs",
 )
 _VERSIONED = (
     "datasynth",
@@ -74,6 +79,10 @@ def check_output(config: DatasynthConfig) -> Path:
     """
     o = config.output
     root = Path(o.dir).expanduser().resolve()
+    if config.graph_export.enabled and "pyg" in config.graph_export.formats:
+        from datasynth.runtime.graph_export import require_torch
+
+        require_torch()
     if root.exists() and not root.is_dir():
         raise ConfigError([f"output.dir: {str(root)!r} exists and is not a directory"])
     probe = root
