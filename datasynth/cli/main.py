@@ -101,8 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             formats = tuple(f.strip() for f in args.formats.split(",")) if args.formats else None
             result = export_graph(args.output_dir, formats)
             print(
-                f"wrote {len(result['files']):,} graph files to "
-                f"{Path(args.output_dir) / 'graphs'}"
+                f"wrote {len(result['files']):,} graph files to {Path(args.output_dir) / 'graphs'}"
             )
             return 0
         config = load_config(args.overrides, args.config)

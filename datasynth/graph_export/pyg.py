@@ -29,6 +29,9 @@ from datasynth.graph_export.tables import (
 )
 
 
+Masks = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 class GraphExportError(ValueError):
     """The written dataset does not make a consistent graph (a dangling id, a duplicate)."""
 
@@ -43,20 +46,20 @@ class Built:
 
 def split_masks(
     n: int, label: np.ndarray, days: np.ndarray, split: GraphSplitConfig, seed: int, unit: str
-) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+) -> dict[str, Masks]:
     """Train / val / test masks of ``n`` labelled units for every strategy: disjoint, covering.
 
     random: a seeded permutation cut at the shares; stratified: the same within each label
     value; temporal: in posting order, cut at the shares and moved back to a day boundary (every
     unit of one day in one split, later days in later splits)."""
-    out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    out: dict[str, Masks] = {}
 
-    def cut(order: np.ndarray, bounds: tuple[int, int]) -> tuple[np.ndarray, ...]:
-        masks = tuple(np.zeros(n, dtype=bool) for _ in range(3))
-        masks[0][order[: bounds[0]]] = True
-        masks[1][order[bounds[0] : bounds[1]]] = True
-        masks[2][order[bounds[1] :]] = True
-        return masks
+    def cut(order: np.ndarray, bounds: tuple[int, int]) -> Masks:
+        train, val, test = (np.zeros(n, dtype=bool) for _ in range(3))
+        train[order[: bounds[0]]] = True
+        val[order[bounds[0] : bounds[1]]] = True
+        test[order[bounds[1] :]] = True
+        return train, val, test
 
     def bounds(m: int) -> tuple[int, int]:
         a = round(m * split.train)
@@ -65,7 +68,7 @@ def split_masks(
 
     rng = stream(split.seed, "graph_split", unit, seed)
     order = rng.permutation(n)
-    out["random"] = cut(order, bounds(n))  # type: ignore[assignment]
+    out["random"] = cut(order, bounds(n))
     masks = [np.zeros(n, dtype=bool) for _ in range(3)]
     for value in np.unique(label):
         members = np.flatnonzero(label == value)
@@ -76,13 +79,13 @@ def split_masks(
         masks[0][perm[:a]] = True
         masks[1][perm[a:b]] = True
         masks[2][perm[b:]] = True
-    out["stratified"] = tuple(masks)  # type: ignore[assignment]
+    out["stratified"] = (masks[0], masks[1], masks[2])
     order = np.lexsort((np.arange(n), days))
     sorted_days = days[order]
     a, b = bounds(n)
     a = int(np.searchsorted(sorted_days, sorted_days[a], side="left")) if a < n else n
     b = int(np.searchsorted(sorted_days, sorted_days[b], side="left")) if b < n else n
-    out["temporal"] = cut(order, (a, max(a, b)))  # type: ignore[assignment]
+    out["temporal"] = cut(order, (a, max(a, b)))
     return out
 
 
@@ -134,7 +137,7 @@ def _parquet(table: pa.Table) -> bytes:
 
 
 def _mask_attrs(
-    store: Any, masks: dict[str, tuple[np.ndarray, ...]], chosen: str, prefix: str = ""
+    store: Any, masks: dict[str, Masks], chosen: str, prefix: str = ""
 ) -> dict[str, int]:
     import torch
 

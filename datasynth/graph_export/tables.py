@@ -373,7 +373,9 @@ def _entry_edges(
     # has two), with the amount and number of its lines
     posts = []
     for is_debit, side in ((True, debit), (False, credit)):
-        entry, account, sums, lines = _entry_accounts(journal, owner, side, np.flatnonzero(side > 0))
+        entry, account, sums, lines = _entry_accounts(
+            journal, owner, side, np.flatnonzero(side > 0)
+        )
         posts.append((entry, account, sums, lines, np.full(entry.size, is_debit)))
     entry = np.concatenate([p[0] for p in posts])
     order = np.argsort(entry, kind="stable")
@@ -452,7 +454,9 @@ def _transaction_edges(
     of the entry's credits (so an entry's edges sum to its total)."""
     n = int(owner[-1]) + 1 if owner.size else 0
     d_entry, d_account, d_sum, _ = _entry_accounts(journal, owner, debit, np.flatnonzero(debit > 0))
-    c_entry, c_account, c_sum, _ = _entry_accounts(journal, owner, credit, np.flatnonzero(credit > 0))
+    c_entry, c_account, c_sum, _ = _entry_accounts(
+        journal, owner, credit, np.flatnonzero(credit > 0)
+    )
     c_count = np.bincount(c_entry, minlength=n)
     c_start = np.r_[0, np.cumsum(c_count)[:-1]] if n else np.zeros(0, np.int64)
     c_total = np.bincount(c_entry, weights=c_sum, minlength=n)

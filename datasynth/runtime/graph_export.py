@@ -206,7 +206,8 @@ def export_block(
     )
     approvals = part.edges.pop(APPROVAL, None)
     writer = _Writer(path, block)
-    _write_part(config, writer, stem, part)
+    # every partition is named part-*: the close entries' is part-close
+    _write_part(config, writer, stem if stem.startswith("part-") else f"part-{stem}", part)
     return {"files": writer.records, "rows": journal.num_rows, "approvals": approvals}
 
 

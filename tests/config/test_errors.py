@@ -40,7 +40,7 @@ CASES: dict[str, Bad] = {
             "unknown key",
             "{'count': 5}",
             "did you mean 'transactions'?",
-            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, balances, anomalies, data_quality, output, runtime",
+            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, balances, anomalies, data_quality, graph_export, output, runtime",
         ),
         yaml="transaction:\n  count: 5\n",
     ),
@@ -94,6 +94,21 @@ CASES: dict[str, Bad] = {
         ("data_quality.duplicate_mix.exact=0.9",),
         "data_quality.duplicate_mix",
         ("must sum to 1",),
+    ),
+    "graph-export-unknown-format": Bad(
+        ("graph_export.formats=[pyg,gremlin]",),
+        "graph_export.formats[1]",
+        ("'pyg'", "'neo4j'", "(got 'gremlin')"),
+    ),
+    "graph-export-no-graphs": Bad(
+        ("graph_export.graphs=[]",),
+        "graph_export.graphs",
+        ("name at least one of entity, transaction, approval",),
+    ),
+    "graph-export-split-leaves-no-test": Bad(
+        ("graph_export.split.train=0.9",),
+        "graph_export.split",
+        ("train + val (1.05) < 1, leaving a test share",),
     ),
     "unknown-section-override": Bad(
         ("globl.seed=1",),
