@@ -28,7 +28,6 @@ from datasynth.graph_export.tables import (
     feature_columns,
 )
 
-
 Masks = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
