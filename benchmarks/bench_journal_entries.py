@@ -5,6 +5,7 @@
     python benchmarks/bench_journal_entries.py --flows         # medium preset, flows off vs on
     python benchmarks/bench_journal_entries.py --balances      # medium preset, balances off vs on
     python benchmarks/bench_journal_entries.py --labels        # anomalies and data quality off vs on
+    python benchmarks/bench_journal_entries.py --graphs --preset small   # graph export of a run
 
 Both sides use the same number of worker processes, the same block size and the same Parquet
 settings (zstd, dictionary only on dictionary columns, decimals stored as integers). The
@@ -285,6 +286,50 @@ def run_labels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     }
 
 
+def run_graphs(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Generate the preset with anomalies, then time ``export_graph`` on it: the partitioned
+    formats (Neo4j files and edge lists, GraphML above its size limit skipped) and PyTorch
+    Geometric (which reads every partition into one task). Journal lines exported per second
+    per core, against the baseline writing as many lines."""
+    from datasynth.runtime.graph_export import export_graph
+
+    root = tmp / "run"
+    preset = (
+        f"+preset={args.preset}",
+        "anomalies.enabled=true",
+        "document_flows.ocel.enabled=false",
+    )
+    generated = run_datasynth(0, args.block_rows, args.workers, root, args.scheduler, extra=preset)
+    runs: dict[str, Any] = {}
+    for name, formats in {"neo4j_networkx": ("neo4j", "networkx"), "pyg": ("pyg",)}.items():
+        start = time.perf_counter()
+        result = export_graph(str(root), formats)
+        seconds = time.perf_counter() - start
+        runs[name] = {
+            "seconds": round(seconds, 2),
+            "rows_per_s_per_core": generated["rows"] / seconds / args.workers,
+            "files": len(result["files"]),
+            "bytes": sum(f["bytes"] for f in result["files"]),
+        }
+    meta = json.loads((root / "graphs" / "metadata.json").read_text())
+    shutil.rmtree(root, ignore_errors=True)
+    base = run_baseline(generated["rows"], args.block_rows, args.workers, tmp / "b")
+    shutil.rmtree(tmp / "b", ignore_errors=True)
+    return {
+        "preset": args.preset,
+        "journal_lines": generated["rows"],
+        "generation_seconds": round(generated["seconds"], 2),
+        "nodes": sum(meta["nodes"].values()),
+        "edges": sum(meta["edges"].values()),
+        "export": runs,
+        "baseline": base,
+        "ratio_to_baseline": {
+            k: round(v["rows_per_s_per_core"] / base["rows_per_s_per_core"], 3)
+            for k, v in runs.items()
+        },
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
@@ -311,7 +356,12 @@ def main() -> int:
         help="anomaly injection and data-quality noise off vs on for --preset",
     )
     parser.add_argument(
-        "--preset", default="medium", help="the preset --flows/--balances/--labels runs"
+        "--graphs",
+        action="store_true",
+        help="graph export (Neo4j + edge lists, and PyTorch Geometric) of --preset with anomalies",
+    )
+    parser.add_argument(
+        "--preset", default="medium", help="the preset --flows/--balances/--labels/--graphs runs"
     )
     args = parser.parse_args()
 
@@ -322,6 +372,12 @@ def main() -> int:
         "numpy": np.__version__,
         "pyarrow": pa.__version__,
     }
+    if args.graphs:
+        try:
+            report = {"machine": machine, "workers": args.workers, **run_graphs(args, tmp)}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return _emit(report, args.json)
     if args.labels:
         try:
             report = {"machine": machine, "workers": args.workers, **run_labels(args, tmp)}
