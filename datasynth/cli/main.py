@@ -99,7 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from datasynth.runtime.graph_export import export_graph
 
             formats = tuple(f.strip() for f in args.formats.split(",")) if args.formats else None
-            result = export_graph(args.output_dir, formats)
+            try:
+                result = export_graph(args.output_dir, formats)
+            except ConfigError:
+                raise
+            except Exception as exc:  # a dataset that does not make a graph: say what
+                print(
+                    f"datasynth: graph export failed: {type(exc).__name__}: {exc}", file=sys.stderr
+                )
+                return EXIT_FAILURE
             print(
                 f"wrote {len(result['files']):,} graph files to {Path(args.output_dir) / 'graphs'}"
             )

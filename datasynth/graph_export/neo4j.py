@@ -135,12 +135,13 @@ def import_command(database: str, nodes: list[str], relationships: list[str]) ->
     """The import command for the folders present (paths relative to ``graphs/neo4j``)."""
     lines = [f"neo4j-admin database import full {database} \\"]
     lines += ["  --id-type=string \\", f"  --array-delimiter='{ARRAY_DELIMITER}' \\"]
+    # quoted, so that the shell passes the regular expressions on untouched
     for folder in nodes:
-        lines.append(f"  --nodes=nodes/{folder}/header.csv,nodes/{folder}/part-.*\\.csv \\")
+        lines.append(f"  --nodes='nodes/{folder}/header.csv,nodes/{folder}/part-.*\\.csv' \\")
     for folder in relationships:
         lines.append(
-            f"  --relationships=relationships/{folder}/header.csv,"
-            f"relationships/{folder}/part-.*\\.csv \\"
+            f"  --relationships='relationships/{folder}/header.csv,"
+            f"relationships/{folder}/part-.*\\.csv' \\"
         )
     lines[-1] = lines[-1].removesuffix(" \\")
     return "\n".join(lines) + "\n"

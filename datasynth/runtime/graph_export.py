@@ -374,8 +374,17 @@ def export_graph(output_dir: str, formats: tuple[str, ...] | None = None) -> dic
     graph: dict[Any, Any] = {}
     stems = block_stems(config, width, [b.index for b in plan.blocks])
     key = add_stage(graph, "standalone", config, str(root), [(s, b, []) for s, b in stems], [])
-    result = _run(config, graph, key)
-    files = [f for f in manifest["files"] if f["table"] not in GRAPH_TABLES] + result["files"]
+    kept = [f for f in manifest["files"] if f["table"] not in GRAPH_TABLES]
+    try:
+        result = _run(config, graph, key)
+    except BaseException:
+        # no half-built graphs: the folder goes, and the manifest no longer lists it
+        shutil.rmtree(root / GRAPHS, ignore_errors=True)
+        manifest["files"] = kept
+        manifest["tables"] = {k: v for k, v in manifest["tables"].items() if k not in GRAPH_TABLES}
+        atomic_write(manifest_path, json.dumps(manifest, indent=2) + "\n")
+        raise
+    files = kept + result["files"]
     manifest["files"] = sorted(files, key=lambda f: f["path"])
     tables = {k: v for k, v in manifest["tables"].items() if k not in GRAPH_TABLES}
     for name in GRAPH_TABLES:

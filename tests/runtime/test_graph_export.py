@@ -262,3 +262,23 @@ def test_export_graph_command_gives_the_same_files(run: Path, tmp_path: Path) ->
     assert listed == {f"graphs/{k}" for k in file_digests(other / "graphs")}
     bad = run_cli(["export-graph", str(other), "pyg,gremlin"], cwd=tmp_path)
     assert bad.returncode == 2 and "gremlin" in bad.stderr and "neo4j" in bad.stderr
+
+
+def test_a_dangling_vendor_fails_the_export_and_leaves_no_graphs(tmp_path: Path) -> None:
+    import json
+
+    import pyarrow.compute as pc
+
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    vendors_file = out / "master_data" / "vendors.parquet"
+    vendors = pq.read_table(vendors_file)
+    paid = ds.dataset(out / "journal_entries", partitioning="hive").to_table(columns=["vendor_id"])
+    gone = pc.drop_null(paid["vendor_id"])[0].as_py()
+    pq.write_table(vendors.filter(pc.not_equal(vendors["vendor_id"], gone)), vendors_file)
+    done = run_cli(["export-graph", str(out), "pyg"], cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "with_vendor" in done.stderr and gone in done.stderr
+    assert not (out / "graphs").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert not [f for f in manifest["files"] if f["table"].startswith("graph_")]
