@@ -1259,6 +1259,9 @@ class GraphExportConfig(_Strict):
     graphs: tuple[GraphKind, ...] = GRAPH_KINDS
     formats: tuple[GraphFormat, ...] = GRAPH_FORMATS
     split: GraphSplitConfig = GraphSplitConfig()
+    #: transaction graph: one edge per entry and account pair, or the entries of each company,
+    #: fiscal period and account pair summed into one edge
+    transaction_edges: Literal["entry", "period"] = "entry"
     #: networkx GraphML files hold the whole graph in memory: written only up to this many
     #: edges per graph (the partitioned edge lists are always written)
     graphml_max_edges: int = Field(default=500_000, ge=0, le=100_000_000)

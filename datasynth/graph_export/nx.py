@@ -9,6 +9,7 @@ create_using=networkx.MultiDiGraph)`` reads a part. GraphML node keys are ``<typ
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -50,7 +51,7 @@ def _props(table: pa.Table, row_columns: list[str]) -> list[dict[str, object]]:
     ]
 
 
-def graphml(graph: str, nodes: dict[str, pa.Table], edges: dict[str, pa.Table]) -> bytes:
+def graphml(graph: str, nodes: Mapping[str, pa.Table], edges: Mapping[str, pa.Table]) -> bytes:
     """One graph (``transaction``, ``approval`` or ``entity``) as GraphML."""
     import networkx as nx
 

@@ -169,6 +169,9 @@ def build_pyg(
     for kind, table in nodes.items():
         meta["feature_names"][kind] = [c[2:] for c in feature_columns(table)]
 
+    def names_of(kind: str) -> list[str]:
+        return list(meta["feature_names"][kind])
+
     def edge_index(rel: str) -> np.ndarray:
         src, _, dst = endpoints(rel)
         table = edges[rel]
@@ -179,11 +182,22 @@ def build_pyg(
             ]
         )
 
+    def with_columns(x: np.ndarray, *columns: np.ndarray) -> torch.Tensor:
+        extra = np.column_stack([np.log1p(c) for c in columns]).astype(np.float32)
+        return torch.from_numpy(np.hstack([x, extra]))
+
     if "entity" in graphs:
         data = HeteroData()
         entity_nodes = [k for k in nodes if k in ids]
+        entity_relations = sorted(r for r in edges if r not in (TRANSACTION, APPROVAL))
+        indices = {rel: edge_index(rel) for rel in entity_relations}
+        degree = {k: np.zeros(nodes[k].num_rows) for k in entity_nodes}
+        for rel, index in indices.items():
+            src, _, dst = endpoints(rel)
+            degree[src] += np.bincount(index[0], minlength=degree[src].size)
+            degree[dst] += np.bincount(index[1], minlength=degree[dst].size)
         for kind in entity_nodes:
-            data[kind].x = torch.from_numpy(_features(nodes[kind]))
+            data[kind].x = with_columns(_features(nodes[kind]), degree[kind])
             data[kind].num_nodes = nodes[kind].num_rows
         entries = nodes["journal_entry"]
         y = np.asarray(entries["is_anomaly"].combine_chunks(), dtype=np.int64)
@@ -198,11 +212,9 @@ def build_pyg(
         masks = split_masks(y.size, y, days, split, seed, "journal_entry")
         sizes = _mask_attrs(store, masks, split.strategy)
         relations = {}
-        for rel in sorted(edges):
-            if rel in (TRANSACTION, APPROVAL):
-                continue
+        for rel in entity_relations:
             src, name, dst = endpoints(rel)
-            data[src, name, dst].edge_index = torch.from_numpy(edge_index(rel))
+            data[src, name, dst].edge_index = torch.from_numpy(indices[rel])
             feats = _features(edges[rel])
             if feats.shape[1]:
                 data[src, name, dst].edge_attr = torch.from_numpy(feats)
@@ -212,6 +224,7 @@ def build_pyg(
         meta["graphs"]["entity"] = {
             "file": "entity_graph.pt",
             "nodes": {k: nodes[k].num_rows for k in entity_nodes},
+            "node_features": {k: [*names_of(k), "log_degree"] for k in entity_nodes},
             "edges": relations,
             "labels": {
                 "journal_entry.y": "is_anomaly",
@@ -224,9 +237,18 @@ def build_pyg(
     if "transaction" in graphs:
         table = edges[TRANSACTION]
         y = np.asarray(table["is_anomaly"].combine_chunks(), dtype=np.int64)
+        index = edge_index(TRANSACTION)
+        weight = np.asarray(table["weight"].combine_chunks(), np.float64)
+        n = nodes["account"].num_rows
         data = Data(
-            x=torch.from_numpy(_features(nodes["account"])),
-            edge_index=torch.from_numpy(edge_index(TRANSACTION)),
+            x=with_columns(
+                _features(nodes["account"]),
+                np.bincount(index[0], minlength=n),
+                np.bincount(index[1], minlength=n),
+                np.bincount(index[0], weights=weight, minlength=n),
+                np.bincount(index[1], weights=weight, minlength=n),
+            ),
+            edge_index=torch.from_numpy(index),
             edge_attr=torch.from_numpy(_features(table)),
             y=torch.from_numpy(y),
             y_fraud=torch.from_numpy(
@@ -239,11 +261,17 @@ def build_pyg(
         masks = split_masks(y.size, y, days, split, seed, "transaction")
         sizes = _mask_attrs(data, masks, split.strategy, prefix="edge_")
         built.files["transaction_graph.pt"] = _save(data)
+        # an edge's entry, or (summed per period) its company, period and number of entries
+        keys = (
+            ["document_id"]
+            if "document_id" in table.column_names
+            else ["company_code", "fiscal_year", "fiscal_period", "entries"]
+        )
         built.files["mapping/transaction_edge.parquet"] = _parquet(
             pa.table(
                 {
                     "index": pa.array(np.arange(table.num_rows)),
-                    "document_id": table["document_id"].combine_chunks(),
+                    **{k: table[k].combine_chunks() for k in keys},
                 }
             )
         )
@@ -251,6 +279,15 @@ def build_pyg(
         meta["graphs"]["transaction"] = {
             "file": "transaction_graph.pt",
             "nodes": {"account": nodes["account"].num_rows},
+            "node_features": {
+                "account": [
+                    *names_of("account"),
+                    "log_out_degree",
+                    "log_in_degree",
+                    "log_out_weight",
+                    "log_in_weight",
+                ]
+            },
             "edges": {TRANSACTION: table.num_rows},
             "labels": {"y": "edge is_anomaly (its entry's)", "y_fraud": "edge is_fraud"},
             "split_sizes": sizes,
@@ -259,9 +296,15 @@ def build_pyg(
         approvals, reports = edges[APPROVAL], edges[REPORTS_TO]
         a_index, r_index = edge_index(APPROVAL), edge_index(REPORTS_TO)
         a_attr = _features(approvals)
+        entries = np.asarray(approvals["entries"].combine_chunks(), np.float64)
+        users = nodes["user"].num_rows
         attr = np.vstack([a_attr, np.zeros((reports.num_rows, a_attr.shape[1]), np.float32)])
         data = Data(
-            x=torch.from_numpy(_features(nodes["user"])),
+            x=with_columns(
+                _features(nodes["user"]),
+                np.bincount(a_index[0], weights=entries, minlength=users),
+                np.bincount(a_index[1], weights=entries, minlength=users),
+            ),
             edge_index=torch.from_numpy(np.hstack([a_index, r_index])),
             edge_type=torch.from_numpy(
                 np.r_[np.zeros(approvals.num_rows, np.int64), np.ones(reports.num_rows, np.int64)]
@@ -280,6 +323,9 @@ def build_pyg(
         meta["graphs"]["approval"] = {
             "file": "approval_graph.pt",
             "nodes": {"user": nodes["user"].num_rows},
+            "node_features": {
+                "user": [*names_of("user"), "log_entries_prepared", "log_entries_approved"]
+            },
             "edges": {APPROVAL: approvals.num_rows, REPORTS_TO: reports.num_rows},
             "edge_types": ["approved_by (preparer -> approver)", "reports_to"],
             "labels": {"y": "approval edge with an anomalous entry (0 for reports_to)"},

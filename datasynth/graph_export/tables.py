@@ -480,6 +480,8 @@ def _transaction_edges(
             "dst": c_account.take(pa.array(dst_rows)),
             "document_id": entry_ids,
             "company_code": _text(head["company_code"]).take(pa.array(entry)),
+            "fiscal_year": pa.array(_fiscal(head, "fiscal_year")[entry].astype(np.int32)),
+            "fiscal_period": pa.array(_fiscal(head, "fiscal_period")[entry].astype(np.int32)),
             "posting_date": head["posting_date"].combine_chunks().take(pa.array(entry)),
             "weight": pa.array(weight),
             "is_anomaly": pa.array(is_anomaly[entry]),
@@ -487,6 +489,104 @@ def _transaction_edges(
             "f_log_weight": _f32(np.log1p(weight)),
             **cal,
             "f_year_end": _f32((fiscal_period == 12) & (cal["f_month_end"].to_numpy() > 0)),
+            "f_benford_p": _f32(benford_probability(weight)),
+        }
+    )
+
+
+def _fiscal(head: pa.Table, column: str) -> np.ndarray:
+    if column not in head.column_names:
+        return np.zeros(head.num_rows, dtype=np.int64)
+    return np.asarray(_number(head[column]), dtype=np.int64)
+
+
+_PERIOD_KEYS = ["company_code", "fiscal_year", "fiscal_period", "src", "dst"]
+
+
+def period_sums(edges: pa.Table) -> pa.Table:
+    """Per-entry transaction edges summed per company, fiscal period and account pair: the
+    partial sums of one block (periods may recur in other blocks' partitions)."""
+    t = edges.select([*_PERIOD_KEYS, "weight", "is_anomaly", "is_fraud", "posting_date"])
+    t = t.set_column(
+        t.schema.get_field_index("is_anomaly"),
+        "anomalous_entries",
+        pc.cast(t["is_anomaly"], pa.int64()),
+    )
+    t = t.set_column(
+        t.schema.get_field_index("is_fraud"), "fraud_entries", pc.cast(t["is_fraud"], pa.int64())
+    )
+    t = t.append_column("entries", pa.array(np.ones(t.num_rows, dtype=np.int64)))
+    return _group_periods(t)
+
+
+def _group_periods(t: pa.Table) -> pa.Table:
+    grouped = t.group_by(_PERIOD_KEYS, use_threads=False).aggregate(
+        [
+            ("weight", "sum"),
+            ("entries", "sum"),
+            ("anomalous_entries", "sum"),
+            ("fraud_entries", "sum"),
+            ("posting_date", "min"),
+        ]
+    )
+    grouped = grouped.rename_columns(
+        {
+            "weight_sum": "weight",
+            "entries_sum": "entries",
+            "anomalous_entries_sum": "anomalous_entries",
+            "fraud_entries_sum": "fraud_entries",
+            "posting_date_min": "posting_date",
+        }
+    )
+    return grouped.select(
+        [*_PERIOD_KEYS, "weight", "entries", "anomalous_entries", "fraud_entries", "posting_date"]
+    )
+
+
+def combine_periods(parts: list[pa.Table]) -> pa.Table:
+    """The transaction edges per company, fiscal period and account pair from the blocks'
+    partial sums, with their labels (any anomalous / fraudulent entry) and features."""
+    parts = [p for p in parts if p.num_rows]
+    if not parts:
+        empty = pa.table(
+            {
+                "company_code": pa.array([], pa.string()),
+                "fiscal_year": pa.array([], pa.int32()),
+                "fiscal_period": pa.array([], pa.int32()),
+                "src": pa.array([], pa.string()),
+                "dst": pa.array([], pa.string()),
+                "weight": pa.array([], pa.float64()),
+                "entries": pa.array([], pa.int64()),
+                "anomalous_entries": pa.array([], pa.int64()),
+                "fraud_entries": pa.array([], pa.int64()),
+                "posting_date": pa.array([], pa.date32()),
+            }
+        )
+        t = empty
+    else:
+        t = _group_periods(pa.concat_tables(parts))
+    t = t.sort_by([(k, "ascending") for k in _PERIOD_KEYS])
+    weight = _number(t["weight"])
+    entries = _number(t["entries"])
+    anomalous = _number(t["anomalous_entries"])
+    period = _number(t["fiscal_period"])
+    return pa.table(
+        {
+            "src": t["src"],
+            "dst": t["dst"],
+            "company_code": t["company_code"],
+            "fiscal_year": t["fiscal_year"],
+            "fiscal_period": t["fiscal_period"],
+            "posting_date": t["posting_date"],
+            "weight": t["weight"],
+            "entries": t["entries"],
+            "anomalous_entries": t["anomalous_entries"],
+            "is_anomaly": pa.array(anomalous > 0),
+            "is_fraud": pa.array(_number(t["fraud_entries"]) > 0),
+            "f_log_weight": _f32(np.log1p(weight)),
+            "f_log_entries": _f32(np.log1p(entries)),
+            "f_period": _f32(period / 12.0),
+            "f_year_end": _f32(period == 12),
             "f_benford_p": _f32(benford_probability(weight)),
         }
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,13 @@ from datasynth.graph_export.nx import edge_list, graphml
 from datasynth.graph_export.tables import (
     APPROVAL,
     DOCUMENT_TYPES,
+    TRANSACTION,
     Part,
     combine_approvals,
+    combine_periods,
     journal_part,
     master_part,
+    period_sums,
 )
 from datasynth.sinks.files import FileRecord, file_suffix, place_bytes, read_table, sha256_of
 
@@ -205,10 +209,18 @@ def export_block(
         journal, labels, flows, {"fixed_asset": assets["asset_id"].combine_chunks()}, graphs
     )
     approvals = part.edges.pop(APPROVAL, None)
+    transactions = None
+    if TRANSACTION in part.edges and config.graph_export.transaction_edges == "period":
+        transactions = period_sums(part.edges.pop(TRANSACTION))
     writer = _Writer(path, block)
     # every partition is named part-*: the close entries' is part-close
     _write_part(config, writer, stem if stem.startswith("part-") else f"part-{stem}", part)
-    return {"files": writer.records, "rows": journal.num_rows, "approvals": approvals}
+    return {
+        "files": writer.records,
+        "rows": journal.num_rows,
+        "approvals": approvals,
+        "transactions": transactions,
+    }
 
 
 def export_master(config: DatasynthConfig, root: str, *_after: Any) -> dict[str, Any]:
@@ -221,9 +233,40 @@ def export_master(config: DatasynthConfig, root: str, *_after: Any) -> dict[str,
     return {"files": writer.records, "rows": 0}
 
 
-def _partitions(root: Path, folder: str) -> pa.Table:
-    files = sorted((root / GRAPHS / "tables" / folder).glob("*.parquet"))
-    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+class _Lazy(Mapping[str, pa.Table]):
+    """The partitioned tables of ``folder`` by name, read whole only when indexed (and then
+    kept); schemas and row counts come from the Parquet footers."""
+
+    def __init__(self, folder: Path, names: list[str]) -> None:
+        self.folder = folder
+        self.names = names
+        self.cache: dict[str, pa.Table] = {}
+
+    def _files(self, name: str) -> list[Path]:
+        return sorted((self.folder / name).glob("*.parquet"))
+
+    def rows(self, name: str) -> int:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in self._files(name))
+
+    def schema(self, name: str) -> pa.Schema:
+        return pq.read_schema(self._files(name)[0])
+
+    def __getitem__(self, name: str) -> pa.Table:
+        if name not in self.names:
+            raise KeyError(name)
+        if name not in self.cache:
+            tables = [pq.read_table(f) for f in self._files(name)]
+            self.cache[name] = pa.concat_tables(tables, promote_options="permissive")
+        return self.cache[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 def export_finish(config: DatasynthConfig, root: str, *results: dict[str, Any]) -> dict[str, Any]:
@@ -234,6 +277,9 @@ def export_finish(config: DatasynthConfig, root: str, *results: dict[str, Any]) 
     if "approval" in g.graphs:
         parts = [r["approvals"] for r in results if r.get("approvals") is not None]
         _write_part(config, writer, "part-all", Part({}, {APPROVAL: combine_approvals(parts)}))
+    if "transaction" in g.graphs and g.transaction_edges == "period":
+        parts = [r["transactions"] for r in results if r.get("transactions") is not None]
+        _write_part(config, writer, "part-all", Part({}, {TRANSACTION: combine_periods(parts)}))
     base = path / GRAPHS / "tables"
     node_kinds = (
         sorted(p.name for p in (base / "nodes").iterdir()) if (base / "nodes").is_dir() else []
@@ -241,24 +287,26 @@ def export_finish(config: DatasynthConfig, root: str, *results: dict[str, Any]) 
     relations = (
         sorted(p.name for p in (base / "edges").iterdir()) if (base / "edges").is_dir() else []
     )
-    nodes = {k: _partitions(path, f"nodes/{k}") for k in node_kinds}
-    edges = {r: _partitions(path, f"edges/{r}") for r in relations}
+    # tables are read only by the formats that need them whole (PyG, GraphML within its
+    # limit): the Neo4j headers and the counts come from the Parquet footers
+    nodes = _Lazy(base / "nodes", node_kinds)
+    edges = _Lazy(base / "edges", relations)
     counts: dict[str, int] = {}
     if "neo4j" in g.formats:
         node_folders, rel_folders = [], []
-        for kind, table in nodes.items():
+        for kind in node_kinds:
             folder = neo4j.LABELS[kind]
-            counts[f"nodes/{folder}"] = table.num_rows
-            if table.num_rows:
+            counts[f"nodes/{folder}"] = nodes.rows(kind)
+            if nodes.rows(kind):
                 node_folders.append(folder)
-                text = neo4j.node_header(kind, table.schema).encode()
+                text = neo4j.node_header(kind, nodes.schema(kind)).encode()
                 writer.put(f"neo4j/nodes/{folder}/header.csv", text, NEO4J, 0)
-        for rel, table in edges.items():
+        for rel in relations:
             folder = neo4j.rel_folder(rel)
-            counts[f"relationships/{folder}"] = table.num_rows
-            if table.num_rows:
+            counts[f"relationships/{folder}"] = edges.rows(rel)
+            if edges.rows(rel):
                 rel_folders.append(folder)
-                text = neo4j.edge_header(rel, table.schema).encode()
+                text = neo4j.edge_header(rel, edges.schema(rel)).encode()
                 writer.put(f"neo4j/relationships/{folder}/header.csv", text, NEO4J, 0)
         command = neo4j.import_command("datasynth", node_folders, rel_folders)
         writer.put(
@@ -269,13 +317,19 @@ def export_finish(config: DatasynthConfig, root: str, *results: dict[str, Any]) 
         )
         writer.put("neo4j/README.md", neo4j.readme(command, counts).encode(), NEO4J, 0)
     metadata: dict[str, Any] = {
-        "nodes": {k: t.num_rows for k, t in nodes.items()},
-        "edges": {r: t.num_rows for r, t in edges.items()},
+        "nodes": {k: nodes.rows(k) for k in node_kinds},
+        "edges": {r: edges.rows(r) for r in relations},
     }
     if "pyg" in g.formats:
         from datasynth.graph_export.pyg import build_pyg
 
-        built = build_pyg(nodes, edges, g.graphs, g.split, config.global_.seed)
+        built = build_pyg(
+            {k: nodes[k] for k in node_kinds},
+            {r: edges[r] for r in relations},
+            g.graphs,
+            g.split,
+            config.global_.seed,
+        )
         for name, payload in sorted(built.files.items()):
             writer.put(f"pyg/{name}", payload, PYG, 0)
         metadata.update(built.metadata)
@@ -297,14 +351,14 @@ def export_finish(config: DatasynthConfig, root: str, *results: dict[str, Any]) 
     return {"files": writer.records, "rows": 0}
 
 
-def _graph_edges(graph: str, edges: dict[str, pa.Table]) -> int:
+def _graph_edges(graph: str, edges: _Lazy) -> int:
     from datasynth.graph_export.tables import REPORTS_TO, TRANSACTION
 
     if graph == "transaction":
-        return edges[TRANSACTION].num_rows if TRANSACTION in edges else 0
+        return edges.rows(TRANSACTION) if TRANSACTION in edges else 0
     if graph == "approval":
-        return sum(edges[r].num_rows for r in (APPROVAL, REPORTS_TO) if r in edges)
-    return sum(t.num_rows for r, t in edges.items() if r not in (TRANSACTION, APPROVAL))
+        return sum(edges.rows(r) for r in (APPROVAL, REPORTS_TO) if r in edges)
+    return sum(edges.rows(r) for r in edges if r not in (TRANSACTION, APPROVAL))
 
 
 def add_stage(

@@ -83,6 +83,20 @@ def test_pyg_entity_graph_matches_the_ledger(run: Path, ledger: pd.DataFrame) ->
     edge = data["journal_entry", "posts_to", "account"]
     assert edge.edge_index.shape[1] == expected
     assert edge.edge_attr.shape == (expected, 3)
+    # an account's degree feature: its entries x sides in the ledger (only posts_to reaches it)
+    accounts = pq.read_table(run / "graphs" / "pyg" / "mapping" / "account.parquet")
+    per_account = sides.groupby("gl_account")[["document_id", "debit"]].apply(
+        lambda g: len(g.drop_duplicates())
+    )
+    got = np.expm1(data["account"].x[:, -1].numpy().astype(float))
+    want = per_account.reindex(accounts["id"].to_pylist()).fillna(0).to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    import json
+
+    meta = json.loads((run / "graphs" / "pyg" / "metadata.json").read_text())
+    names = meta["graphs"]["entity"]["node_features"]
+    assert all(data[k].x.shape[1] == len(v) for k, v in names.items())
+    assert names["journal_entry"][-1] == "log_degree" and "hour" in names["journal_entry"]
     # created_by: one per entry, pointing at the preparer's node
     users = pq.read_table(run / "graphs" / "pyg" / "mapping" / "user.parquet")["id"].to_pylist()
     made = data["journal_entry", "created_by", "user"].edge_index.numpy()
@@ -282,3 +296,38 @@ def test_a_dangling_vendor_fails_the_export_and_leaves_no_graphs(tmp_path: Path)
     assert not (out / "graphs").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert not [f for f in manifest["files"] if f["table"].startswith("graph_")]
+
+
+def test_transaction_edges_summed_per_period(run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "period"
+    datasynth.generate(
+        small_config(
+            out,
+            *ON,
+            "runtime.scheduler=threads",
+            "graph_export.graphs=[transaction]",
+            "graph_export.formats=[pyg]",
+            "graph_export.transaction_edges=period",
+            "graph_export.split.strategy=temporal",
+        )
+    )
+    edges = pq.read_table(out / "graphs" / "tables" / "edges" / "account__transaction__account")
+    per_entry = pq.read_table(run / "graphs" / "tables" / "edges" / "account__transaction__account")
+    keys = ["company_code", "fiscal_year", "fiscal_period", "src", "dst"]
+    expected = (
+        per_entry.to_pandas()
+        .groupby(keys)
+        .agg(weight=("weight", "sum"), entries=("weight", "size"), bad=("is_anomaly", "any"))
+    )
+    got = edges.to_pandas().set_index(keys).sort_index()
+    assert len(got) == len(expected) and got.index.equals(expected.index)
+    np.testing.assert_allclose(got["weight"], expected["weight"], rtol=1e-9)
+    assert (got["entries"] == expected["entries"]).all()
+    assert (got["is_anomaly"] == expected["bad"]).all() and got["is_anomaly"].any()
+    data = _load(out / "graphs" / "pyg" / "transaction_graph.pt")
+    assert data.edge_index.shape[1] == len(got)
+    assert data.edge_attr.shape == (len(got), 5)
+    train, test = data.edge_train_mask.numpy(), data.edge_test_mask.numpy()
+    days = edges["posting_date"].to_numpy()
+    assert days[train].max() < days[test].min()
+    assert not (out / "graphs" / "pyg" / "entity_graph.pt").exists()
