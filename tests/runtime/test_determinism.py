@@ -15,13 +15,16 @@ import datasynth
 
 #: anomaly injection on, so its streams and labels are checked on every scheduler too
 ANOMALIES = "anomalies.enabled=true"
+#: and the graph-export stage (Neo4j files, PyTorch Geometric objects) on every scheduler
+GRAPHS = ("graph_export.enabled=true", "graph_export.formats=[neo4j,pyg]")
 
 
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sync") / "out"
-    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", ANOMALIES))
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", ANOMALIES, *GRAPHS))
     assert (out / "labels" / "anomaly_labels").is_dir()
+    assert (out / "graphs" / "pyg" / "entity_graph.pt").is_file()
     return out
 
 
@@ -37,9 +40,10 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_schedulers_write_identical_files(
     reference_run: Path, tmp_path: Path, overrides: tuple[str, ...]
 ) -> None:
-    datasynth.generate(small_config(tmp_path / "out", *overrides, ANOMALIES))
+    datasynth.generate(small_config(tmp_path / "out", *overrides, ANOMALIES, *GRAPHS))
     expected = file_digests(reference_run)
     assert len([p for p in expected if p.startswith("journal_entries/")]) > 4
+    assert len([p for p in expected if p.startswith("graphs/neo4j/")]) > 50
     assert file_digests(tmp_path / "out") == expected
 
 
@@ -47,7 +51,9 @@ def test_external_dask_cluster_writes_identical_files(
     reference_run: Path, tmp_path: Path, dask_cluster: str
 ) -> None:
     """A `dask scheduler` + two `dask worker` processes, reached by address."""
-    datasynth.generate(small_config(tmp_path / "out", f"runtime.cluster={dask_cluster}", ANOMALIES))
+    datasynth.generate(
+        small_config(tmp_path / "out", f"runtime.cluster={dask_cluster}", ANOMALIES, *GRAPHS)
+    )
     assert file_digests(tmp_path / "out") == file_digests(reference_run)
 
 
