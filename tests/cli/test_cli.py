@@ -111,7 +111,11 @@ def test_bad_configuration_exits_2_and_writes_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("notebook", "figure"),
-    [("explore_block", "entries_per_day.png"), ("anomaly_detection", "anomaly_scores.png")],
+    [
+        ("explore_block", "entries_per_day.png"),
+        ("anomaly_detection", "anomaly_scores.png"),
+        ("graph_ml", "gnn_scores.png"),
+    ],
 )
 def test_notebook_executes(
     notebook: str, figure: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
