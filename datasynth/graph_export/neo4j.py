@@ -112,7 +112,7 @@ def csv_rows(table: pa.Table, key_columns: list[str], constant: str) -> bytes:
     columns += [_plain(table[c]) for c in _properties(table)]
     if _features(table):
         columns.append(_feature_text(table))
-    columns.append(pa.array([constant] * table.num_rows, pa.string()))
+    columns.append(pa.repeat(pa.scalar(constant), table.num_rows))
     names = [f"c{i}" for i in range(len(columns))]
     out = io.BytesIO()
     pacsv.write_csv(

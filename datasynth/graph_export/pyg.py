@@ -1,7 +1,8 @@
 """PyTorch Geometric objects from the partitioned node and edge tables.
 
 ``entity_graph.pt`` is a ``HeteroData`` (node types and relations of ``tables``),
-``transaction_graph.pt`` a ``Data`` over accounts with one edge per debit x credit line pair,
+``transaction_graph.pt`` a ``Data`` over accounts with one edge per entry and debit x credit
+account pair (or per company, fiscal period and pair),
 ``approval_graph.pt`` a ``Data`` over users with approval and reporting edges. Node ids are
 contiguous per type in the order of the partitions; ``mapping/<type>.parquet`` maps them back to
 the ledger's ids. torch and torch_geometric are imported only here (the ``graph`` extra).
@@ -141,7 +142,7 @@ def _mask_attrs(
     import torch
 
     sizes = {}
-    for strategy in SPLIT_STRATEGIES:
+    for strategy in (s for s in SPLIT_STRATEGIES if s in masks):
         for name, mask in zip(("train", "val", "test"), masks[strategy], strict=True):
             store[f"{prefix}{strategy}_{name}_mask"] = torch.from_numpy(mask)
             if strategy == chosen:
@@ -219,6 +220,9 @@ def build_pyg(
             if feats.shape[1]:
                 data[src, name, dst].edge_attr = torch.from_numpy(feats)
                 meta["feature_names"][rel] = [c[2:] for c in feature_columns(edges[rel])]
+            if "is_anomaly" in edges[rel].column_names:
+                flags = edges[rel]["is_anomaly"].combine_chunks()
+                data[src, name, dst].y = torch.from_numpy(np.asarray(flags, dtype=np.int64))
             relations[rel] = edges[rel].num_rows
         built.files["entity_graph.pt"] = _save(data)
         meta["graphs"]["entity"] = {
@@ -318,6 +322,19 @@ def build_pyg(
             ),
             num_nodes=nodes["user"].num_rows,
         )
+        # masks over the approval edges (the labelled ones; reporting lines are in none). An
+        # approval edge sums the whole window, so it has no time: temporal is left out and
+        # stands in as stratified for train_mask
+        y_a = np.asarray(approvals["is_anomaly"].combine_chunks(), np.int64)
+        masks = split_masks(y_a.size, y_a, np.zeros(y_a.size, np.int64), split, seed, "approval")
+        pad = np.zeros(reports.num_rows, dtype=bool)
+        padded = {
+            k: (np.r_[m[0], pad], np.r_[m[1], pad], np.r_[m[2], pad])
+            for k, m in masks.items()
+            if k != "temporal"
+        }
+        chosen = split.strategy if split.strategy != "temporal" else "stratified"
+        sizes = _mask_attrs(data, padded, chosen, prefix="edge_")
         built.files["approval_graph.pt"] = _save(data)
         meta["feature_names"][APPROVAL] = [c[2:] for c in feature_columns(approvals)]
         meta["graphs"]["approval"] = {
@@ -329,6 +346,7 @@ def build_pyg(
             "edges": {APPROVAL: approvals.num_rows, REPORTS_TO: reports.num_rows},
             "edge_types": ["approved_by (preparer -> approver)", "reports_to"],
             "labels": {"y": "approval edge with an anomalous entry (0 for reports_to)"},
+            "split_sizes": sizes,
         }
     built.metadata = meta
     return built

@@ -7,7 +7,7 @@ properties and features. Relations are named ``<source type>__<relation>__<targe
 
 A block's partition holds its journal entries, the documents of the flows it started, the
 edges between them and to the master data, its transaction edges (debit account -> credit
-account, one per pair of debit and credit lines of an entry) and partial sums of its approvals
+account, one per pair of an entry's debit and credit accounts) and partial sums of its approvals
 (preparer -> approver). The master partition holds the master-data nodes and the edges among
 them. Ids and order depend only on the files read, so every scheduler writes the same bytes.
 """
@@ -231,7 +231,7 @@ def journal_part(
     is_anomaly = np.asarray(head["is_anomaly"].combine_chunks(), dtype=bool)
     nodes: dict[str, pa.Table] = {}
     edges: dict[str, pa.Table] = {}
-    if "entity" in graphs or "transaction" in graphs:
+    if "entity" in graphs:
         nodes["journal_entry"] = _entry_nodes(head, total, sizes, labels, entry_ids)
     if "entity" in graphs:
         edges.update(_entry_edges(journal, head, owner, debit, credit, is_anomaly))
@@ -294,8 +294,8 @@ def _entry_nodes(
         "line_count": pa.array(sizes.astype(np.int32)),
         "is_anomaly": head["is_anomaly"].combine_chunks(),
         "is_fraud": head["is_fraud"].combine_chunks(),
-        "anomaly_type": pa.array(
-            np.array((*ANOMALY_TYPE_NAMES, ""), dtype=object)[kind], pa.string()
+        "anomaly_type": pa.array(ANOMALY_TYPE_NAMES, pa.string()).take(
+            pa.array(np.maximum(kind, 0), mask=kind < 0)
         ),
         "f_log_amount": _f32(np.log1p(total)),
         "f_log_lines": _f32(np.log(np.maximum(sizes, 1))),
@@ -310,10 +310,6 @@ def _entry_nodes(
         "f_document_lag": _f32(np.clip((posting - document) / 30.0, -3, 3)),
         "f_entry_lag": _f32(np.clip((created_day - posting) / 30.0, -3, 3)),
     }
-    anomaly = columns["anomaly_type"]
-    columns["anomaly_type"] = pc.if_else(
-        pc.equal(anomaly, ""), pa.scalar(None, pa.string()), anomaly
-    )
     return pa.table(columns)
 
 
@@ -566,7 +562,7 @@ def combine_periods(parts: list[pa.Table]) -> pa.Table:
     else:
         t = _group_periods(pa.concat_tables(parts))
     t = t.sort_by([(k, "ascending") for k in _PERIOD_KEYS])
-    weight = _number(t["weight"])
+    weight = np.round(_number(t["weight"]), 6)  # no float-summation noise (0.47000000003)
     entries = _number(t["entries"])
     anomalous = _number(t["anomalous_entries"])
     period = _number(t["fiscal_period"])
@@ -578,7 +574,7 @@ def combine_periods(parts: list[pa.Table]) -> pa.Table:
             "fiscal_year": t["fiscal_year"],
             "fiscal_period": t["fiscal_period"],
             "posting_date": t["posting_date"],
-            "weight": t["weight"],
+            "weight": pa.array(weight),
             "entries": t["entries"],
             "anomalous_entries": t["anomalous_entries"],
             "is_anomaly": pa.array(anomalous > 0),
@@ -601,7 +597,7 @@ def _approval_sums(head: pa.Table, total_minor: np.ndarray, is_anomaly: np.ndarr
             "src": _text(head["created_by"]).take(pa.array(rows)),
             "dst": _text(head["approved_by"]).take(pa.array(rows)),
             "entries": pa.array(np.ones(rows.size, dtype=np.int64)),
-            "amount": pa.array(total_minor[rows] / 100.0),
+            "amount_minor": pa.array(total_minor[rows]),
             "anomalous_entries": pa.array(is_anomaly[rows].astype(np.int64)),
         }
     )
@@ -616,12 +612,12 @@ def combine_approvals(parts: list[pa.Table]) -> pa.Table:
     if table.num_rows == 0:
         return _approval_table(table)
     grouped = table.group_by(["src", "dst"], use_threads=False).aggregate(
-        [("entries", "sum"), ("amount", "sum"), ("anomalous_entries", "sum")]
+        [("entries", "sum"), ("amount_minor", "sum"), ("anomalous_entries", "sum")]
     )
     grouped = grouped.rename_columns(
         {
             "entries_sum": "entries",
-            "amount_sum": "amount",
+            "amount_minor_sum": "amount_minor",
             "anomalous_entries_sum": "anomalous_entries",
         }
     )
@@ -631,7 +627,11 @@ def combine_approvals(parts: list[pa.Table]) -> pa.Table:
 
 def _approval_table(t: pa.Table) -> pa.Table:
     entries = _number(t["entries"]) if t.num_rows else np.zeros(0)
-    amount = _number(t["amount"]) if t.num_rows else np.zeros(0)
+    amount = (
+        np.asarray(t["amount_minor"].combine_chunks(), np.int64) / 100.0
+        if t.num_rows
+        else np.zeros(0)
+    )
     anomalous = _number(t["anomalous_entries"]) if t.num_rows else np.zeros(0)
     src = t["src"].combine_chunks() if t.num_rows else pa.array([], pa.string())
     dst = t["dst"].combine_chunks() if t.num_rows else pa.array([], pa.string())
@@ -646,7 +646,6 @@ def _approval_table(t: pa.Table) -> pa.Table:
             "is_anomaly": pa.array(anomalous > 0),
             "f_log_entries": _f32(np.log1p(entries)),
             "f_log_amount": _f32(np.log1p(amount)),
-            "f_anomalous_share": _f32(anomalous / np.maximum(entries, 1)),
         }
     )
 
@@ -665,28 +664,24 @@ def document_part(flows: dict[str, pa.Table]) -> tuple[pa.Table, dict[str, pa.Ta
         id_col, date_col, amount_col, partner_col = DOCUMENT_TABLES[name]
         ids = table[id_col].combine_chunks()
         amount = pa.array(_number(table[amount_col]))
-        firsts = _pairs(
-            ids,
-            _text(table["company_code"]),
-            {"amount": amount},
-        )
-        # the first row of each document holds its header fields
-        keys = np.asarray(ids.to_numpy(zero_copy_only=False))
-        _, first = np.unique(keys, return_index=True)
-        first = np.sort(first)
+        # one node per document id (in order of first appearance): the first row holds its
+        # header fields, the items' amounts are summed
+        group = np.asarray(pc.index_in(ids, value_set=pc.unique(ids)))
+        _, first = np.unique(group, return_index=True)
         header = table.take(pa.array(first))
-        total = _number(firsts["amount"])
+        total = np.round(np.bincount(group, weights=_number(amount), minlength=first.size), 2)
+        kind_name = pa.repeat(pa.scalar(name), header.num_rows)
         node_parts.append(
             pa.table(
                 {
                     "id": header[id_col].combine_chunks(),
-                    "document_type": pa.array([name] * header.num_rows, pa.string()),
+                    "document_type": kind_name,
                     "company_code": _text(header["company_code"]),
                     "document_date": header[date_col].combine_chunks().cast(pa.date32()),
                     "amount": pa.array(total),
                     "currency": _text(header["currency"]),
                     "f_log_amount": _f32(np.log1p(np.abs(total))),
-                    **_one_hot(pa.array([name] * header.num_rows), "type", DOCUMENT_TYPES),
+                    **_one_hot(kind_name, "type", DOCUMENT_TYPES),
                 }
             )
         )
@@ -810,13 +805,13 @@ def master_part(
                 "f_automated": _f32(_number(users["is_automated"])),
             }
         )
-        reports = users.filter(pc.is_valid(users["reports_to"]))
-        edges[REPORTS_TO] = pa.table(
-            {
-                "src": reports["user_id"].combine_chunks(),
-                "dst": reports["reports_to"].combine_chunks(),
-            }
-        )
+        # (datasets written before users had reports_to have no reporting lines)
+        if "reports_to" in users.column_names:
+            reports = users.filter(pc.is_valid(users["reports_to"]))
+            src, dst = reports["user_id"].combine_chunks(), _text(reports["reports_to"])
+        else:
+            src = dst = pa.array([], pa.string())
+        edges[REPORTS_TO] = pa.table({"src": src, "dst": dst})
     if not entity:
         return Part(nodes, edges)
     companies = master["companies"]

@@ -37,9 +37,12 @@ def config_fingerprint(config: DatasynthConfig) -> str:
     """Hash of everything that decides *what* is generated (not where, not how fast).
 
     ``runtime.block_rows`` is included: it decides the blocks, and each block has its own random
-    streams. The rest of ``runtime`` and the output location never change a byte.
+    streams. The rest of ``runtime``, the output location and ``graph_export`` (built from the
+    written files afterwards) never change a byte of the dataset, so a run whose graph stage
+    failed resumes with other graph settings.
     """
     plain = config.to_plain()
+    plain.pop("graph_export", None)
     plain["runtime"] = {"block_rows": config.runtime.block_rows}
     output = plain.pop("output")
     if isinstance(output, dict):

@@ -13,6 +13,7 @@ It runs as a stage of generation (``graph_export.enabled: true``) or alone over 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -20,7 +21,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datasynth.config.errors import ConfigError
@@ -34,9 +37,12 @@ from datasynth.generators.materials import ASSET_SCHEMA, MATERIAL_SCHEMA
 from datasynth.generators.partners import CUSTOMER_SCHEMA, VENDOR_SCHEMA
 from datasynth.graph_export import neo4j
 from datasynth.graph_export.nx import edge_list, graphml
+from datasynth.graph_export.pyg import GraphExportError
 from datasynth.graph_export.tables import (
     APPROVAL,
     DOCUMENT_TYPES,
+    MASTER_NODES,
+    REPORTS_TO,
     TRANSACTION,
     Part,
     combine_approvals,
@@ -45,7 +51,7 @@ from datasynth.graph_export.tables import (
     master_part,
     period_sums,
 )
-from datasynth.sinks.files import FileRecord, file_suffix, place_bytes, read_table, sha256_of
+from datasynth.sinks.files import FileRecord, file_suffix, place_bytes, read_table
 
 GRAPHS = "graphs"
 #: manifest table names of the graph files
@@ -92,10 +98,9 @@ def read_journal(config: DatasynthConfig, root: Path, stem: str) -> pa.Table:
         if match is None:  # pragma: no cover - the glob above guarantees the folders
             raise ValueError(f"not a period folder: {path}")
         year, period = int(match.group(1)), int(match.group(2))
-        table = table.append_column("fiscal_year", pa.array([year] * table.num_rows, pa.int32()))
-        table = table.append_column(
-            "fiscal_period", pa.array([period] * table.num_rows, pa.int32())
-        )
+        n = table.num_rows
+        table = table.append_column("fiscal_year", pa.array(np.full(n, year, np.int32)))
+        table = table.append_column("fiscal_period", pa.array(np.full(n, period, np.int32)))
         parts.append(table)
     if not parts:
         return JOURNAL_SCHEMA.empty_table()
@@ -106,12 +111,43 @@ def _optional(path: Path, schema: pa.Schema, fmt: str) -> pa.Table | None:
     return _read(path, schema, fmt) if path.is_file() else None
 
 
+#: master columns added after datasets were first written: a text file without them is read
+#: without them (Parquet files are read as they are)
+_LATER_COLUMNS = {"users": ("reports_to",)}
+
+
 def read_master(config: DatasynthConfig, root: Path) -> dict[str, pa.Table]:
     suffix = _suffix(config)
-    return {
-        name: _read(root / "master_data" / f"{name}{suffix}", schema, config.output.format)
-        for name, schema in _MASTER_SCHEMAS.items()
-    }
+    out = {}
+    for name, schema in _MASTER_SCHEMAS.items():
+        path = root / "master_data" / f"{name}{suffix}"
+        try:
+            out[name] = _read(path, schema, config.output.format)
+        except (KeyError, pa.ArrowInvalid):
+            later = _LATER_COLUMNS.get(name, ())
+            if not later:
+                raise
+            older = pa.schema([f for f in schema if f.name not in later])
+            out[name] = _read(path, older, config.output.format)
+    return out
+
+
+def check_master_ids(part: Part, master: dict[str, pa.Array], stem: str) -> None:
+    """Every edge of a block that ends at a master record names an existing one (the export
+    stops, naming the relation, before writing a dangling relationship in any format)."""
+    for rel, table in part.edges.items():
+        src, _, dst = rel.split("__")
+        for kind, column in ((src, "src"), (dst, "dst")):
+            if kind not in master or not table.num_rows:
+                continue
+            missing = pc.invert(pc.is_in(table[column], value_set=master[kind]))
+            if pc.any(missing).as_py():
+                bad = table[column].filter(missing)
+                raise GraphExportError(
+                    f"{rel} {'source' if column == 'src' else 'target'} in partition {stem}: "
+                    f"{len(bad)} ids name no {kind} in master_data "
+                    f"(e.g. {pc.unique(bad).slice(0, 3).to_pylist()})"
+                )
 
 
 def read_labels(config: DatasynthConfig, root: Path) -> pa.Table | None:
@@ -139,7 +175,7 @@ class _Writer:
                 block=self.block,
                 rows=rows,
                 bytes=len(payload),
-                sha256=sha256_of(self.root / path),
+                sha256=hashlib.sha256(payload).hexdigest(),
             ).to_json()
         )
 
@@ -195,19 +231,25 @@ def export_block(
     fmt = config.output.format
     suffix = _suffix(config)
     journal = read_journal(config, path, stem)
-    labels = _optional(path / "labels" / "anomaly_labels" / f"{stem}{suffix}", LABEL_SCHEMA, fmt)
+    entity = "entity" in config.graph_export.graphs
+    # labels name entry nodes and the flows make document nodes: the entity graph's
+    labels_path = path / "labels" / "anomaly_labels" / f"{stem}{suffix}"
+    labels = _optional(labels_path, LABEL_SCHEMA, fmt) if entity else None
     flows = {}
-    for name in (*DOCUMENT_TYPES, "document_references"):
+    for name in (*DOCUMENT_TYPES, "document_references") if entity else ():
         table = _optional(
             path / "document_flows" / name / f"{stem}{suffix}", FLOW_SCHEMAS[name], fmt
         )
         if table is not None:
             flows[name] = table
-    assets = _read(path / "master_data" / f"fixed_assets{suffix}", ASSET_SCHEMA, fmt)
+    master = read_master(config, path)
+    ids = {
+        kind: master[table][column].combine_chunks()
+        for kind, (table, column) in MASTER_NODES.items()
+    }
     graphs = config.graph_export.graphs
-    part = journal_part(
-        journal, labels, flows, {"fixed_asset": assets["asset_id"].combine_chunks()}, graphs
-    )
+    part = journal_part(journal, labels, flows, ids, graphs)
+    check_master_ids(part, ids, stem)
     approvals = part.edges.pop(APPROVAL, None)
     transactions = None
     if TRANSACTION in part.edges and config.graph_export.transaction_edges == "period":
@@ -225,9 +267,10 @@ def export_block(
 
 def export_master(config: DatasynthConfig, root: str, *_after: Any) -> dict[str, Any]:
     path = Path(root)
-    part = master_part(
-        read_master(config, path), read_labels(config, path), config.graph_export.graphs
-    )
+    master = read_master(config, path)
+    part = master_part(master, read_labels(config, path), config.graph_export.graphs)
+    ids = {kind: master[t][c].combine_chunks() for kind, (t, c) in MASTER_NODES.items()}
+    check_master_ids(part, ids, "part-master")
     writer = _Writer(path, -1)
     _write_part(config, writer, "part-master", part)
     return {"files": writer.records, "rows": 0}
@@ -323,9 +366,20 @@ def export_finish(config: DatasynthConfig, root: str, *results: dict[str, Any]) 
     if "pyg" in g.formats:
         from datasynth.graph_export.pyg import build_pyg
 
+        # only the tables the chosen graphs use are read
+        want_nodes, want_edges = set(), set()
+        if "entity" in g.graphs:
+            want_nodes |= set(node_kinds)
+            want_edges |= {r for r in relations if r not in (TRANSACTION, APPROVAL)}
+        if "transaction" in g.graphs:
+            want_nodes.add("account")
+            want_edges.add(TRANSACTION)
+        if "approval" in g.graphs:
+            want_nodes.add("user")
+            want_edges |= {APPROVAL, REPORTS_TO}
         built = build_pyg(
-            {k: nodes[k] for k in node_kinds},
-            {r: edges[r] for r in relations},
+            {k: nodes[k] for k in node_kinds if k in want_nodes},
+            {r: edges[r] for r in relations if r in want_edges},
             g.graphs,
             g.split,
             config.global_.seed,
@@ -352,7 +406,6 @@ def export_finish(config: DatasynthConfig, root: str, *results: dict[str, Any]) 
 
 
 def _graph_edges(graph: str, edges: _Lazy) -> int:
-    from datasynth.graph_export.tables import REPORTS_TO, TRANSACTION
 
     if graph == "transaction":
         return edges.rows(TRANSACTION) if TRANSACTION in edges else 0

@@ -73,10 +73,18 @@ def test_pyg_entity_graph_matches_the_ledger(run: Path, ledger: pd.DataFrame) ->
 
     position = {d: i for i, d in enumerate(ids)}
     for row in labels.itertuples():
-        assert ANOMALY_TYPE_NAMES[int(store.anomaly_type[position[row.document_id]])] == (
-            row.anomaly_type
-        )
+        kind = int(store.anomaly_type[position[row.document_id]])
+        assert kind >= 0 and ANOMALY_TYPE_NAMES[kind] == row.anomaly_type
     assert int((store.anomaly_type >= 0).sum()) <= int(store.y.sum())
+    # feature rows follow the mapping: an entry's log amount is its ledger total's
+    meta_path = run / "graphs" / "pyg" / "metadata.json"
+    import json
+
+    meta = json.loads(meta_path.read_text())
+    names = meta["graphs"]["entity"]["node_features"]
+    totals = ledger.groupby("document_id")["debit_amount"].sum().loc[ids].to_numpy()
+    column = names["journal_entry"].index("log_amount")
+    np.testing.assert_allclose(store.x[:, column].numpy(), np.log1p(totals), rtol=1e-5)
     # posts_to: one edge per entry, account and side, counted from the ledger
     sides = ledger.assign(debit=ledger["debit_amount"] > 0)
     expected = sides.groupby(["document_id", "gl_account", "debit"]).ngroups
@@ -91,10 +99,6 @@ def test_pyg_entity_graph_matches_the_ledger(run: Path, ledger: pd.DataFrame) ->
     got = np.expm1(data["account"].x[:, -1].numpy().astype(float))
     want = per_account.reindex(accounts["id"].to_pylist()).fillna(0).to_numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5)
-    import json
-
-    meta = json.loads((run / "graphs" / "pyg" / "metadata.json").read_text())
-    names = meta["graphs"]["entity"]["node_features"]
     assert all(data[k].x.shape[1] == len(v) for k, v in names.items())
     assert names["journal_entry"][-1] == "log_degree" and "hour" in names["journal_entry"]
     # created_by: one per entry, pointing at the preparer's node
@@ -290,9 +294,9 @@ def test_a_dangling_vendor_fails_the_export_and_leaves_no_graphs(tmp_path: Path)
     paid = ds.dataset(out / "journal_entries", partitioning="hive").to_table(columns=["vendor_id"])
     gone = pc.drop_null(paid["vendor_id"])[0].as_py()
     pq.write_table(vendors.filter(pc.not_equal(vendors["vendor_id"], gone)), vendors_file)
-    done = run_cli(["export-graph", str(out), "pyg"], cwd=tmp_path)
+    done = run_cli(["export-graph", str(out), "neo4j"], cwd=tmp_path)
     assert done.returncode == 1, done.stderr
-    assert "with_vendor" in done.stderr and gone in done.stderr
+    assert "__vendor" in done.stderr and gone in done.stderr and "name no vendor" in done.stderr
     assert not (out / "graphs").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert not [f for f in manifest["files"] if f["table"].startswith("graph_")]
@@ -321,7 +325,7 @@ def test_transaction_edges_summed_per_period(run: Path, tmp_path: Path) -> None:
     )
     got = edges.to_pandas().set_index(keys).sort_index()
     assert len(got) == len(expected) and got.index.equals(expected.index)
-    np.testing.assert_allclose(got["weight"], expected["weight"], rtol=1e-9)
+    np.testing.assert_allclose(got["weight"], expected["weight"], rtol=1e-9, atol=5e-7)
     assert (got["entries"] == expected["entries"]).all()
     assert (got["is_anomaly"] == expected["bad"]).all() and got["is_anomaly"].any()
     data = _load(out / "graphs" / "pyg" / "transaction_graph.pt")
@@ -331,3 +335,126 @@ def test_transaction_edges_summed_per_period(run: Path, tmp_path: Path) -> None:
     days = edges["posting_date"].to_numpy()
     assert days[train].max() < days[test].min()
     assert not (out / "graphs" / "pyg" / "entity_graph.pt").exists()
+
+
+def _separates(column: np.ndarray, y: np.ndarray) -> bool:
+    """Whether one threshold on ``column`` splits the labels perfectly (a leaked label)."""
+    a, b = column[y == 0], column[y == 1]
+    return bool(a.max() < b.min() or a.min() > b.max())
+
+
+def test_no_feature_gives_the_label_away(run: Path) -> None:
+    import json
+
+    meta = json.loads((run / "graphs" / "pyg" / "metadata.json").read_text())
+    named = [n for names in meta["feature_names"].values() for n in names]
+    assert not [n for n in named if "anomal" in n or "fraud" in n]
+    data = _load(run / "graphs" / "pyg" / "entity_graph.pt")
+    tx = _load(run / "graphs" / "pyg" / "transaction_graph.pt")
+    approval = _load(run / "graphs" / "pyg" / "approval_graph.pt")
+    posts = data["journal_entry", "posts_to", "account"]
+    cases = [
+        (data["journal_entry"].x, data["journal_entry"].y),
+        (posts.edge_attr, posts.y),
+        (tx.edge_attr, tx.y),
+        (approval.edge_attr[approval.edge_type == 0], approval.y[approval.edge_type == 0]),
+    ]
+    for x, y in cases:
+        y = y.numpy()
+        assert 0 < y.sum() < y.size
+        for j in range(x.shape[1]):
+            assert not _separates(x[:, j].numpy(), y), j
+    # the approval edge masks cover the approval edges, and only them
+    masks = [approval[f"edge_{s}_mask"].numpy() for s in ("train", "val", "test")]
+    total = sum(m.astype(int) for m in masks)
+    assert (total == (approval.edge_type == 0).numpy()).all()
+
+
+def test_neo4j_values_parse_as_their_header_types(run: Path) -> None:
+    import datetime
+
+    from datasynth.graph_export.neo4j import LABELS, rel_folder
+
+    base, tables = run / "graphs" / "neo4j", run / "graphs" / "tables"
+    # each Neo4j folder's table, to count its feature columns
+    source = {f"nodes/{LABELS[p.name]}": p for p in (tables / "nodes").iterdir()}
+    source |= {f"relationships/{rel_folder(p.name)}": p for p in (tables / "edges").iterdir()}
+    parse = {
+        "date": datetime.date.fromisoformat,
+        "boolean": lambda v: {"true": True, "false": False}[v],
+        "long": int,
+        "double": float,
+    }
+    checked = set()
+    for folder in [*(base / "nodes").iterdir(), *(base / "relationships").iterdir()]:
+        header = _read_header(folder / "header.csv")
+        schema = pq.read_schema(sorted(source[f"{folder.parent.name}/{folder.name}"].iterdir())[0])
+        features = [n for n in schema.names if n.startswith("f_")]
+        rows = list(csv.reader(sorted(folder.glob("part-*.csv"))[0].open()))[:200]
+        for i, name in enumerate(header):
+            kind = name.rsplit(":", 1)[1] if ":" in name and not name.startswith(":") else ""
+            for value in (row[i] for row in rows if row[i] != ""):
+                if kind == "float[]":
+                    numbers = [float(v) for v in value.split(";")]
+                    assert len(numbers) == len(features), folder.name
+                elif kind in parse:
+                    parse[kind](value)
+                else:
+                    continue
+                checked.add(kind)
+    assert checked >= {"date", "boolean", "long", "double", "float[]"}
+
+
+def test_transaction_edge_masks(run: Path) -> None:
+    tx = _load(run / "graphs" / "pyg" / "transaction_graph.pt")
+    y = tx.y.numpy()
+    days = pq.read_table(
+        run / "graphs" / "tables" / "edges" / "account__transaction__account",
+        columns=["posting_date"],
+    )["posting_date"].to_numpy()
+    for strategy in ("random", "temporal", "stratified"):
+        train, val, test = (
+            tx[f"edge_{strategy}_{s}_mask"].numpy() for s in ("train", "val", "test")
+        )
+        assert (train.astype(int) + val + test == 1).all()
+        if strategy == "stratified":
+            assert abs(train[y == 1].mean() - 0.7) < 0.02
+        if strategy == "temporal":
+            assert days[train].max() < days[val].min() <= days[val].max() < days[test].min()
+
+
+def test_other_datasets_and_graph_choices(tmp_path: Path) -> None:
+    """No flows, no close stage, no anomalies, CSV files, transaction and approval graphs only,
+    per-period transaction edges, and a users table from before reporting lines existed."""
+    out = tmp_path / "out"
+    datasynth.generate(
+        small_config(
+            out,
+            "runtime.scheduler=synchronous",
+            "output.format=csv",
+            "document_flows.enabled=false",
+            "balances.enabled=false",
+        )
+    )
+    import pyarrow.csv as pacsv
+
+    users = pacsv.read_csv(out / "master_data" / "users.csv")
+    pacsv.write_csv(users.drop_columns(["reports_to"]), out / "master_data" / "users.csv")
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["config"]["graph_export"].update(
+        graphs=["transaction", "approval"], transaction_edges="period"
+    )
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    done = run_cli(["export-graph", str(out), "neo4j,pyg"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    graphs = out / "graphs"
+    assert sorted(p.name for p in (graphs / "neo4j" / "nodes").iterdir()) == ["Account", "User"]
+    assert not list(graphs.rglob("part-close*"))
+    tx = _load(graphs / "pyg" / "transaction_graph.pt")
+    approval = _load(graphs / "pyg" / "approval_graph.pt")
+    assert tx.edge_index.shape[1] > 100 and int(tx.y.sum()) == 0
+    assert int((approval.edge_type == 1).sum()) == 0  # no reporting lines in that table
+    assert int((approval.edge_type == 0).sum()) > 0
+    assert not (graphs / "pyg" / "entity_graph.pt").exists()
