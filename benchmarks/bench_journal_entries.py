@@ -6,6 +6,7 @@
     python benchmarks/bench_journal_entries.py --balances      # medium preset, balances off vs on
     python benchmarks/bench_journal_entries.py --labels        # anomalies and data quality off vs on
     python benchmarks/bench_journal_entries.py --graphs --preset small   # graph export of a run
+    python benchmarks/bench_journal_entries.py --graphs --partitioned-only  # medium, Neo4j + edge lists
 
 Both sides use the same number of worker processes, the same block size and the same Parquet
 settings (zstd, dictionary only on dictionary columns, decimals stored as integers). The
@@ -301,7 +302,10 @@ def run_graphs(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     )
     generated = run_datasynth(0, args.block_rows, args.workers, root, args.scheduler, extra=preset)
     runs: dict[str, Any] = {}
-    for name, formats in {"neo4j_networkx": ("neo4j", "networkx"), "pyg": ("pyg",)}.items():
+    exports = {"neo4j_networkx": ("neo4j", "networkx"), "pyg": ("pyg",)}
+    if args.partitioned_only:
+        exports.pop("pyg")
+    for name, formats in exports.items():
         start = time.perf_counter()
         result = export_graph(str(root), formats)
         seconds = time.perf_counter() - start
@@ -310,6 +314,7 @@ def run_graphs(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "rows_per_s_per_core": generated["rows"] / seconds / args.workers,
             "files": len(result["files"]),
             "bytes": sum(f["bytes"] for f in result["files"]),
+            "peak_rss_per_worker_mib": round(result["peak_rss"] / 2**20, 1),
         }
     meta = json.loads((root / "graphs" / "metadata.json").read_text())
     shutil.rmtree(root, ignore_errors=True)
@@ -359,6 +364,11 @@ def main() -> int:
         "--graphs",
         action="store_true",
         help="graph export (Neo4j + edge lists, and PyTorch Geometric) of --preset with anomalies",
+    )
+    parser.add_argument(
+        "--partitioned-only",
+        action="store_true",
+        help="with --graphs: only the partitioned formats (no PyTorch Geometric)",
     )
     parser.add_argument(
         "--preset", default="medium", help="the preset --flows/--balances/--labels/--graphs runs"

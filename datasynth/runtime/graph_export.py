@@ -262,6 +262,7 @@ def export_block(
         "rows": journal.num_rows,
         "approvals": approvals,
         "transactions": transactions,
+        "peak_rss": peak_rss(),
     }
 
 
@@ -273,7 +274,7 @@ def export_master(config: DatasynthConfig, root: str, *_after: Any) -> dict[str,
     check_master_ids(part, ids, "part-master")
     writer = _Writer(path, -1)
     _write_part(config, writer, "part-master", part)
-    return {"files": writer.records, "rows": 0}
+    return {"files": writer.records, "rows": 0, "peak_rss": peak_rss()}
 
 
 class _Lazy(Mapping[str, pa.Table]):
@@ -402,7 +403,7 @@ def export_finish(config: DatasynthConfig, root: str, *results: dict[str, Any]) 
                 )
         metadata["graphml_skipped"] = skipped
     writer.put("metadata.json", (json.dumps(metadata, indent=2) + "\n").encode(), TABLES, 0)
-    return {"files": writer.records, "rows": 0}
+    return {"files": writer.records, "rows": 0, "peak_rss": peak_rss()}
 
 
 def _graph_edges(graph: str, edges: _Lazy) -> int:
@@ -439,7 +440,19 @@ def add_stage(
 
 
 def _collect(*results: dict[str, Any]) -> dict[str, Any]:
-    return {"files": [f for r in results for f in r["files"]], "rows": 0}
+    return {
+        "files": [f for r in results for f in r["files"]],
+        "rows": 0,
+        # the largest peak of the processes that ran a task of the stage
+        "peak_rss": max(int(r.get("peak_rss", 0)) for r in results),
+    }
+
+
+def peak_rss() -> int:
+    """Peak resident memory of this process in bytes (Linux reports KiB)."""
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def block_stems(config: DatasynthConfig, width: int, blocks: list[int]) -> list[tuple[str, int]]:
