@@ -16,7 +16,9 @@ from datasynth.config.errors import ConfigError
 from datasynth.config.loading import load_config
 from datasynth.config.models import INDUSTRIES, DatasynthConfig
 
-COMMANDS = ("generate", "validate", "info", "init", "ocel", "export-graph")
+COMMANDS = ("generate", "validate", "info", "init", "ocel", "export-graph", "evaluate")
+#: exit status of ``evaluate --quality-gate`` when a check fails
+EXIT_GATE = 3
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
 
@@ -68,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="comma-separated: pyg, neo4j, networkx (default: the run's graph_export.formats)",
     )
+    p = sub.add_parser(
+        "evaluate",
+        help="write the fidelity report of a finished run (report/report.html, report.json)",
+    )
+    p.add_argument("output_dir", help="the output directory of a complete run")
+    p.add_argument(
+        "--quality-gate",
+        action="store_true",
+        help=f"exit with status {EXIT_GATE} if any check fails (thresholds: report.thresholds)",
+    )
     return parser
 
 
@@ -95,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             paths = ", ".join(f["path"] for f in result["files"])
             print(f"wrote {result['rows']:,} events to {paths} in {args.output_dir}")
             return 0
+        if args.command == "evaluate":
+            return _evaluate(args.output_dir, args.quality_gate)
         if args.command == "export-graph":
             from datasynth.runtime.graph_export import export_graph
 
@@ -129,6 +143,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("datasynth: interrupted; rerun with output.resume=true to continue", file=sys.stderr)
         return 130
+
+
+def _evaluate(output_dir: str, gate: bool) -> int:
+    from datasynth.runtime.evaluate import evaluate
+
+    try:
+        report = evaluate(output_dir)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a dataset the report cannot read: say what
+        print(f"datasynth: evaluation failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    counts = report["counts"]
+    print(
+        f"{counts['pass']} passed, {counts['fail']} failed, {counts['not_applicable']} not "
+        f"applicable: {Path(output_dir) / 'report' / 'report.html'}"
+    )
+    failed = [c for c in report["checks"] if c["status"] == "fail"]
+    for c in failed:
+        print(
+            f"  FAILED {c['name']}: {c['value']:.6g} (threshold {c['threshold']}): {c['detail']}",
+            file=sys.stderr,
+        )
+    return EXIT_GATE if gate and failed else 0
 
 
 def _validate(config: DatasynthConfig) -> int:

@@ -1224,6 +1224,35 @@ class DataQualityConfig(_Strict):
         return self
 
 
+class ReportThresholds(_Strict):
+    """Thresholds of the fidelity report's checks (``datasynth evaluate --quality-gate``)."""
+
+    #: mean absolute deviation from Benford's first / second-digit law (Nigrini's upper bound
+    #: of "marginal conformity" by default)
+    benford_first_mad: float = Field(default=0.015, gt=0, le=1)
+    benford_second_mad: float = Field(default=0.012, gt=0, le=1)
+    #: total variation distance of the standalone line counts to transactions.line_counts
+    line_count_tvd: Probability = 0.05
+    #: Kolmogorov-Smirnov distance of the typical line amount to the configured distribution
+    amount_ks: Probability = 0.05
+    #: |observed - expected| weekend share of standalone entries
+    weekend_share_diff: Probability = 0.02
+    #: |observed / expected - 1| of the period-end volume ratio
+    period_end_ratio_diff: float = Field(default=0.25, ge=0, le=10)
+    #: minimum share of filled required journal fields
+    completeness: Probability = 1.0
+    #: |labels per entry / anomalies.rate - 1|
+    anomaly_rate_diff: float = Field(default=0.5, ge=0, le=10)
+
+
+class ReportConfig(_Strict):
+    """The fidelity report (``report/``): at the end of a generation when enabled, or
+    ``datasynth evaluate OUTPUT_DIR`` on a finished run."""
+
+    enabled: bool = False
+    thresholds: ReportThresholds = ReportThresholds()
+
+
 GraphKind = Literal["entity", "transaction", "approval"]
 GRAPH_KINDS: tuple[GraphKind, ...] = ("entity", "transaction", "approval")
 GraphFormat = Literal["pyg", "neo4j", "networkx"]
@@ -1292,6 +1321,7 @@ class DatasynthConfig(_Strict):
     anomalies: AnomaliesConfig = AnomaliesConfig()
     data_quality: DataQualityConfig = DataQualityConfig()
     graph_export: GraphExportConfig = GraphExportConfig()
+    report: ReportConfig = ReportConfig()
     output: OutputConfig = OutputConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 

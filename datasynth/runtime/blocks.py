@@ -37,12 +37,13 @@ def config_fingerprint(config: DatasynthConfig) -> str:
     """Hash of everything that decides *what* is generated (not where, not how fast).
 
     ``runtime.block_rows`` is included: it decides the blocks, and each block has its own random
-    streams. The rest of ``runtime``, the output location and ``graph_export`` (built from the
-    written files afterwards) never change a byte of the dataset, so a run whose graph stage
-    failed resumes with other graph settings.
+    streams. The rest of ``runtime``, the output location, ``graph_export`` and ``report`` (both
+    built from the written files afterwards) never change a byte of the dataset, so a run whose
+    graph or report stage failed resumes with other settings.
     """
     plain = config.to_plain()
     plain.pop("graph_export", None)
+    plain.pop("report", None)
     plain["runtime"] = {"block_rows": config.runtime.block_rows}
     output = plain.pop("output")
     if isinstance(output, dict):

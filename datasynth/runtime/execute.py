@@ -22,6 +22,7 @@ from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
 from datasynth.runtime.balances import reduction_graph, tree, write_balances, write_period_close
 from datasynth.runtime.blocks import config_fingerprint, plan_and_master, write_block
+from datasynth.runtime.evaluate import add_stage as add_report
 from datasynth.runtime.graph_export import add_stage, block_stems
 from datasynth.runtime.output import check_output, prepare_output, write_manifest
 from datasynth.runtime.plan import Plan, build_plan
@@ -135,6 +136,10 @@ def build_graph(
             for stem, block in block_stems(config, width, list(by_block))
         ]
         finals.append(add_stage(graph, names.token, config, root, stems, list(keys)))
+    if config.report.enabled:
+        # the fidelity report reads what every other task wrote
+        report_stems = [s for s, _ in block_stems(config, width, [b.index for b in plan.blocks])]
+        finals.append(add_report(graph, names.token, config, root, report_stems, list(finals)))
     if plan.flow_tables and config.document_flows.ocel.enabled:
         # the event log spans every block, so it waits for all of them
         graph[names.event_log] = (write_event_log, config, root, *keys)

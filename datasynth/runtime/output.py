@@ -29,6 +29,7 @@ OUTPUT_ONLY_TABLES = (
     "graph_neo4j",
     "graph_pyg",
     "graph_networkx",
+    "report",
     "opening_balances",
     "trial_balances",
     "fa_register",
@@ -52,6 +53,7 @@ MANAGED = (
     "labels",
     "noisy",
     "graphs",
+    "report",
 )
 _VERSIONED = (
     "datasynth",
