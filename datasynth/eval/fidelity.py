@@ -347,8 +347,8 @@ def block_stats(
         has_source = np.bincount(owner, weights=np.asarray(sources.is_valid()), minlength=m) > 0
         alone = ~has_source
         buckets = np.full(m, -1, dtype=np.int64)
-        for k, (lo, hi) in enumerate(ctx.line_buckets):
-            buckets[(sizes >= lo) & (sizes <= hi)] = k
+        for b, (lo, hi) in enumerate(ctx.line_buckets):
+            buckets[(sizes >= lo) & (sizes <= hi)] = b
         s.put(
             "line_buckets",
             np.bincount(buckets[alone & (buckets >= 0)], minlength=len(ctx.line_buckets)),

@@ -40,7 +40,7 @@ CASES: dict[str, Bad] = {
             "unknown key",
             "{'count': 5}",
             "did you mean 'transactions'?",
-            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, balances, anomalies, data_quality, graph_export, output, runtime",
+            "allowed here: global, companies, chart_of_accounts, master_data, transactions, document_flows, balances, anomalies, data_quality, graph_export, report, output, runtime",
         ),
         yaml="transaction:\n  count: 5\n",
     ),
@@ -109,6 +109,11 @@ CASES: dict[str, Bad] = {
         ("graph_export.split.train=0.9",),
         "graph_export.split",
         ("train + val (1.05) < 1, leaving a test share",),
+    ),
+    "report-threshold-out-of-range": Bad(
+        ("report.thresholds.amount_ks=2",),
+        "report.thresholds.amount_ks",
+        ("less than or equal to 1", "(got 2)"),
     ),
     "unknown-section-override": Bad(
         ("globl.seed=1",),
