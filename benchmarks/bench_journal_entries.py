@@ -7,6 +7,7 @@
     python benchmarks/bench_journal_entries.py --labels        # anomalies and data quality off vs on
     python benchmarks/bench_journal_entries.py --graphs --preset small   # graph export of a run
     python benchmarks/bench_journal_entries.py --graphs --partitioned-only  # medium, Neo4j + edge lists
+    python benchmarks/bench_journal_entries.py --evaluate --preset small    # the fidelity report
 
 Both sides use the same number of worker processes, the same block size and the same Parquet
 settings (zstd, dictionary only on dictionary columns, decimals stored as integers). The
@@ -335,6 +336,37 @@ def run_graphs(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     }
 
 
+def run_evaluate(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Generate the preset with anomalies, then time ``datasynth evaluate`` on it: journal lines
+    measured per second per core, against the baseline writing as many lines."""
+    from datasynth.runtime.evaluate import evaluate
+
+    root = tmp / "run"
+    preset = (
+        f"+preset={args.preset}",
+        "anomalies.enabled=true",
+        "document_flows.ocel.enabled=false",
+    )
+    generated = run_datasynth(0, args.block_rows, args.workers, root, args.scheduler, extra=preset)
+    start = time.perf_counter()
+    report = evaluate(str(root))
+    seconds = time.perf_counter() - start
+    shutil.rmtree(root, ignore_errors=True)
+    base = run_baseline(generated["rows"], args.block_rows, args.workers, tmp / "b")
+    shutil.rmtree(tmp / "b", ignore_errors=True)
+    rate = generated["rows"] / seconds / args.workers
+    return {
+        "preset": args.preset,
+        "journal_lines": generated["rows"],
+        "generation_seconds": round(generated["seconds"], 2),
+        "evaluate_seconds": round(seconds, 2),
+        "rows_per_s_per_core": rate,
+        "checks": report["counts"],
+        "baseline": base,
+        "ratio_to_baseline": round(rate / base["rows_per_s_per_core"], 3),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
@@ -366,12 +398,19 @@ def main() -> int:
         help="graph export (Neo4j + edge lists, and PyTorch Geometric) of --preset with anomalies",
     )
     parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="the fidelity report (datasynth evaluate) of --preset with anomalies",
+    )
+    parser.add_argument(
         "--partitioned-only",
         action="store_true",
         help="with --graphs: only the partitioned formats (no PyTorch Geometric)",
     )
     parser.add_argument(
-        "--preset", default="medium", help="the preset --flows/--balances/--labels/--graphs runs"
+        "--preset",
+        default="medium",
+        help="the preset --flows/--balances/--labels/--graphs/--evaluate runs",
     )
     args = parser.parse_args()
 
@@ -382,6 +421,12 @@ def main() -> int:
         "numpy": np.__version__,
         "pyarrow": pa.__version__,
     }
+    if args.evaluate:
+        try:
+            report = {"machine": machine, "workers": args.workers, **run_evaluate(args, tmp)}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return _emit(report, args.json)
     if args.graphs:
         try:
             report = {"machine": machine, "workers": args.workers, **run_graphs(args, tmp)}
