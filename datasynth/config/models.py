@@ -1239,6 +1239,9 @@ class ReportThresholds(_Strict):
     weekend_share_diff: Probability = 0.02
     #: |observed / expected - 1| of the period-end volume ratio
     period_end_ratio_diff: float = Field(default=0.25, ge=0, le=10)
+    #: minimum share of orders (placed 45+ days before the window's end) that reached their
+    #: goods receipt / delivery and invoice
+    chain_completion: Probability = 0.95
     #: minimum share of filled required journal fields
     completeness: Probability = 1.0
     #: |labels per entry / anomalies.rate - 1|

@@ -277,12 +277,21 @@ def checks(
                 + _examples(ex, "dangling:document_references"),
             )
         )
+        out.append(_chain_completion(c, t.chain_completion))
     else:
         out.append(
             _na(
                 "document_chain_integrity",
                 "coherence",
                 "0 dangling document ids",
+                "no document flows in this dataset",
+            )
+        )
+        out.append(
+            _na(
+                "document_chain_completion",
+                "coherence",
+                f">= {t.chain_completion}",
                 "no document flows in this dataset",
             )
         )
@@ -355,6 +364,32 @@ def checks(
     plots["business_processes"] = stats_.arrays.get("business_processes")
     plots["line_count_all"] = stats_.arrays.get("line_count_all")
     return out, plots
+
+
+def _chain_completion(c: dict[str, int], threshold: float) -> Check:
+    from datasynth.eval.fidelity import CHAIN_AGE_DAYS
+
+    steps = {
+        "purchase orders received": ("chain:purchase_orders_received", "chain:purchase_orders"),
+        "purchase orders invoiced": ("chain:purchase_orders_invoiced", "chain:purchase_orders"),
+        "sales orders delivered": ("chain:sales_orders_delivered", "chain:sales_orders"),
+        "sales orders invoiced": ("chain:sales_orders_invoiced", "chain:sales_orders"),
+    }
+    shares = {k: c.get(a, 0) / c[b] for k, (a, b) in steps.items() if c.get(b, 0)}
+    name, limit = "document_chain_completion", f">= {threshold}"
+    if not shares:
+        return _na(name, "coherence", limit, f"no orders older than {CHAIN_AGE_DAYS} days")
+    low = min(shares.values())
+    return _check(
+        name,
+        "coherence",
+        low >= threshold,
+        low,
+        limit,
+        f"orders placed at least {CHAIN_AGE_DAYS} days before the window's end (sales orders "
+        "that passed the credit check) that reached the next documents: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in shares.items()),
+    )
 
 
 def _first_day(master: Any) -> int:

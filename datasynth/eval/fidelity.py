@@ -379,6 +379,51 @@ def block_stats(
     return s
 
 
+#: a chain started this many days before the window's end has had time to complete
+CHAIN_AGE_DAYS = 45
+
+
+def chain_stats(flows: dict[str, pa.Table], cutoff: int, s: Stats) -> None:
+    """Document-chain completion of one block's flows: purchase orders dated on or before
+    ``cutoff`` (days since 1970) with a goods receipt and a vendor invoice, and sales orders
+    that passed the credit check with a delivery and a customer invoice."""
+
+    def eligible(table: pa.Table, id_col: str, extra: pa.Array | None = None) -> pa.Array:
+        days = table["document_date"].combine_chunks().cast(pa.int32())
+        keep = pc.less_equal(days, cutoff)
+        if extra is not None:
+            keep = pc.and_(keep, extra)
+        return pc.unique(table[id_col].combine_chunks().filter(keep))
+
+    def count(ids: pa.Array, table: pa.Table | None, column: str) -> int:
+        if table is None or not len(ids):
+            return 0
+        return int(pc.sum(pc.is_in(ids, value_set=table[column].combine_chunks())).as_py() or 0)
+
+    po = flows.get("purchase_orders")
+    if po is not None and po.num_rows:
+        ids = eligible(po, "purchase_order_id")
+        s.add("chain:purchase_orders", len(ids))
+        s.add(
+            "chain:purchase_orders_received",
+            count(ids, flows.get("goods_receipts"), "purchase_order_id"),
+        )
+        s.add(
+            "chain:purchase_orders_invoiced",
+            count(ids, flows.get("vendor_invoices"), "purchase_order_id"),
+        )
+    so = flows.get("sales_orders")
+    if so is not None and so.num_rows:
+        passed = pc.equal(_text(so["credit_status"]), "passed")
+        ids = eligible(so, "sales_order_id", passed)
+        s.add("chain:sales_orders", len(ids))
+        s.add("chain:sales_orders_delivered", count(ids, flows.get("deliveries"), "sales_order_id"))
+        s.add(
+            "chain:sales_orders_invoiced",
+            count(ids, flows.get("customer_invoices"), "sales_order_id"),
+        )
+
+
 def context(config: DatasynthConfig, master: Any, master_ids: dict[str, pa.Array]) -> Context:
     """The evaluation context from the run's configuration and master data."""
     periods = {}

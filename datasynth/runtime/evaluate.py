@@ -22,7 +22,14 @@ import pyarrow as pa
 from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
 from datasynth.eval.checks import checks
-from datasynth.eval.fidelity import Stats, block_stats, combine, context
+from datasynth.eval.fidelity import (
+    CHAIN_AGE_DAYS,
+    Stats,
+    block_stats,
+    chain_stats,
+    combine,
+    context,
+)
 from datasynth.eval.report import plots, render_html
 from datasynth.generators.anomalies import LABEL_SCHEMA
 from datasynth.generators.document_flows import FLOW_SCHEMAS
@@ -60,6 +67,7 @@ def measure_block(config: DatasynthConfig, root: str, stem: str, *_after: Any) -
     journal = read_journal(config, path, stem)
     labels = _optional(path / "labels" / "anomaly_labels" / f"{stem}{suffix}", LABEL_SCHEMA, fmt)
     documents = references = None
+    flows: dict[str, pa.Table] = {}
     if config.document_flows.enabled and stem != "close":
         ids = []
         for name in DOCUMENT_TYPES:
@@ -67,6 +75,7 @@ def measure_block(config: DatasynthConfig, root: str, stem: str, *_after: Any) -
                 path / "document_flows" / name / f"{stem}{suffix}", FLOW_SCHEMAS[name], fmt
             )
             if table is not None:
+                flows[name] = table
                 ids.append(table[DOCUMENT_TABLES[name][0]].combine_chunks())
         documents = pa.concat_arrays(ids) if ids else pa.array([], pa.string())
         references = _optional(
@@ -76,7 +85,11 @@ def measure_block(config: DatasynthConfig, root: str, stem: str, *_after: Any) -
         )
     _, master = plan_and_master(config)
     ctx = context(config, master, _master_ids(config, path))
-    return block_stats(journal, labels, documents, references, ctx, stem != "close")
+    stats_ = block_stats(journal, labels, documents, references, ctx, stem != "close")
+    if flows:
+        cutoff = ctx.window_first + ctx.window_days - CHAIN_AGE_DAYS
+        chain_stats(flows, cutoff, stats_)
+    return stats_
 
 
 def _trial_balances(config: DatasynthConfig, root: Path) -> pa.Table | None:

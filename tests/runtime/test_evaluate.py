@@ -117,6 +117,7 @@ def test_gate_passes_on_other_configurations(overrides: tuple[str, ...], tmp_pat
             "trial_balance_balanced",
             "subledger_reconciliation",
             "document_chain_integrity",
+            "document_chain_completion",
             "label_coverage",
         ):
             assert statuses[name] == "not_applicable", name
@@ -203,6 +204,11 @@ def _corrupt_period(root: Path) -> None:
     )
 
 
+def _corrupt_chain(root: Path) -> None:
+    # one block's goods receipts lost: its orders never arrive, its postings name nothing
+    (root / "document_flows" / "goods_receipts" / "part-00000.parquet").unlink()
+
+
 @pytest.mark.parametrize(
     ("corrupt", "failing"),
     [
@@ -210,8 +216,15 @@ def _corrupt_period(root: Path) -> None:
         (_corrupt_vendor, {"reference_integrity"}),
         (_corrupt_uniform, {"benford_first_digit", "amount_distribution"}),
         (_corrupt_period, {"posting_periods", "trial_balance_matches_ledger"}),
+        (_corrupt_chain, {"document_chain_completion", "document_chain_integrity"}),
     ],
-    ids=["unbalanced-entry", "dangling-vendor", "uniform-amounts", "shifted-period"],
+    ids=[
+        "unbalanced-entry",
+        "dangling-vendor",
+        "uniform-amounts",
+        "shifted-period",
+        "lost-receipts",
+    ],
 )
 def test_gate_fails_on_a_corrupted_dataset_naming_the_check(
     clean: Path,
