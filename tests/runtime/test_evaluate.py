@@ -89,6 +89,47 @@ def test_gate_passes_on_a_generated_dataset_and_the_report_renders(
     }
 
 
+def test_report_renders_in_headless_chromium(clean: Path, tmp_path: Path) -> None:
+    """A screenshot of report.html taken by a real browser (installed by .ci/run)."""
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+    if not (clean / "report" / "report.html").exists():
+        run_cli(["evaluate", str(clean)], cwd=tmp_path)
+    shot = tmp_path / "report.png"
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1280,4000",
+            f"--screenshot={shot}",
+            (clean / "report" / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and shot.is_file(), done.stderr
+    from PIL import Image
+
+    image = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert image.shape == (4000, 1280)
+    # the page is drawn (text, tables, plots), not blank: many non-white rows, far down
+    drawn = np.flatnonzero((image < 200).sum(axis=1) > 20)
+    assert drawn.size > 1000 and drawn.max() > 2000
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
