@@ -68,8 +68,10 @@ def _benford(stats_: Stats, which: str, threshold: float) -> Check:
     counts = stats_.arrays.get(f"benford_{which}", np.zeros(9 if which == "first" else 10))
     expected = first if which == "first" else second
     name = f"benford_{which}_digit"
-    if counts.sum() < 100:
-        return _na(name, "statistical", f"MAD <= {threshold}", "fewer than 100 amounts")
+    if counts.sum() < MIN_SAMPLES:
+        return _na(
+            name, "statistical", f"MAD <= {threshold}", f"fewer than {MIN_SAMPLES:,} amounts"
+        )
     share = counts / counts.sum()
     mad = float(np.abs(share - expected).mean())
     chi2, p = _chi2_p(counts, expected)
@@ -80,21 +82,37 @@ def _benford(stats_: Stats, which: str, threshold: float) -> Check:
     return _check(name, "statistical", mad <= threshold, mad, f"MAD <= {threshold}", detail)
 
 
-def expected_amount_cdf(config: DatasynthConfig, edges: np.ndarray) -> np.ndarray:
-    """CDF of the configured typical line amount (group currency, log10 edges): the
-    log-normal's decade, log-uniform inside it (the Benford-conformant draw)."""
+def expected_amount_cdf(
+    config: DatasynthConfig, edges: np.ndarray, scale: float = 1.0
+) -> np.ndarray:
+    """CDF of the configured typical line amount in a company's currency (log10 ``edges``):
+    the log-normal moved by the company's ``scale``, clipped to ``[min, max]`` x scale; with
+    ``transactions.benford.enabled`` the decade is the log-normal's and the position inside it
+    log-uniform (the Benford-conformant draw), decades taken in the company's currency as the
+    generator takes them."""
     from scipy import stats
 
     a = config.transactions.amounts
-    m, s = a.lognormal_mu / math.log(10), a.lognormal_sigma / math.log(10)
-    low, high = math.log10(a.min), math.log10(a.max)
+    shift = math.log10(scale)
+    m, s = a.lognormal_mu / math.log(10) + shift, a.lognormal_sigma / math.log(10)
+    low, high = math.log10(a.min) + shift, math.log10(a.max) + shift
     t = np.clip(edges, low, high)
-    decade = np.floor(t)
-    below = stats.norm.cdf((decade - m) / s)
-    inside = stats.norm.cdf((decade + 1 - m) / s) - below
-    cdf = below + inside * (t - decade)
+    if config.transactions.benford.enabled:
+        decade = np.floor(t)
+        below = stats.norm.cdf((decade - m) / s)
+        inside = stats.norm.cdf((decade + 1 - m) / s) - below
+        cdf = below + inside * (t - decade)
+    else:
+        cdf = stats.norm.cdf((t - m) / s)
     cdf = np.where(edges < low, 0.0, cdf)
-    return np.where(edges >= high, 1.0, cdf)
+    out: np.ndarray = np.where(edges >= high, 1.0, cdf)
+    return out
+
+
+#: samples a statistical check needs before its distance means anything (below this, a
+#: perfect sample fails the default thresholds by chance: the sampling error of Benford's MAD
+#: or of a KS distance at n = 2,000 is a third of the threshold or less)
+MIN_SAMPLES = 2_000
 
 
 def checks(
@@ -115,13 +133,13 @@ def checks(
     out.append(_benford(stats_, "second", t.benford_second_mad))
     buckets = stats_.arrays.get("line_buckets")
     configured = np.array(list(config.transactions.line_counts.values()))
-    if buckets is None or buckets.sum() < 100:
+    if buckets is None or buckets.sum() < MIN_SAMPLES:
         out.append(
             _na(
                 "line_count_distribution",
                 "statistical",
                 f"TVD <= {t.line_count_tvd}",
-                "fewer than 100 standalone entries",
+                f"fewer than {MIN_SAMPLES:,} standalone entries",
             )
         )
     else:
@@ -141,19 +159,29 @@ def checks(
         )
         plots["line_counts"] = (list(config.transactions.line_counts), share, configured)
     hist = stats_.arrays.get("amount_hist")
-    if hist is None or hist.sum() < 100:
+    if hist is None or hist.sum() < MIN_SAMPLES:
         out.append(
             _na(
                 "amount_distribution",
                 "statistical",
                 f"KS D <= {t.amount_ks}",
-                "fewer than 100 standalone entries",
+                f"fewer than {MIN_SAMPLES:,} standalone entries",
             )
         )
     else:
-        empirical = np.r_[0.0, np.cumsum(hist) / hist.sum()]
-        expected = expected_amount_cdf(config, AMOUNT_EDGES)
+        # the companies' entries pooled, against the same mixture of their expected CDFs
+        per_company = np.atleast_2d(hist)
+        weights = per_company.sum(axis=1)
+        empirical = np.r_[0.0, np.cumsum(per_company.sum(axis=0)) / weights.sum()]
+        expected = (
+            sum(
+                w * expected_amount_cdf(config, AMOUNT_EDGES, company.amount_scale)
+                for w, company in zip(weights, master.companies, strict=True)
+            )
+            / weights.sum()
+        )
         ks = float(np.abs(empirical - expected).max())
+        hist = per_company.sum(axis=0)
         out.append(
             _check(
                 "amount_distribution",
@@ -162,15 +190,18 @@ def checks(
                 ks,
                 f"KS D <= {t.amount_ks}",
                 f"Kolmogorov-Smirnov distance of the typical line amount (entry total / lines on "
-                f"its larger side, group currency) of {int(hist.sum()):,} standalone entries "
-                "to the configured log-normal with Benford decades",
+                f"its larger side, in each company's currency) of {int(hist.sum()):,} "
+                "standalone entries to the configured log-normal (Benford decades when "
+                "transactions.benford.enabled), the companies' CDFs mixed by their entries",
             )
         )
         plots["amounts"] = (AMOUNT_EDGES, hist, expected)
     daily = stats_.arrays.get("daily_standalone")
-    if daily is None or daily.sum() < 100:
+    if daily is None or daily.sum() < MIN_SAMPLES:
         for name in ("weekend_share", "period_end_spike"):
-            out.append(_na(name, "statistical", "", "fewer than 100 standalone entries"))
+            out.append(
+                _na(name, "statistical", "", f"fewer than {MIN_SAMPLES:,} standalone entries")
+            )
     else:
         observed_weekend = expected_weekend = 0.0
         obs_pe = obs_other = exp_pe = exp_other = 0.0
@@ -262,7 +293,8 @@ def checks(
             + "".join(_examples(ex, f"dangling:{k}") for k in sorted(master_refs)),
         )
     )
-    if has_flows:
+    checked = c.get("document_references_checked", 0) + c.get("document_references", 0)
+    if has_flows and checked:
         docs = dangling.get("source_document_id", 0) + dangling.get("document_references", 0)
         out.append(
             _check(
@@ -403,6 +435,14 @@ def _examples(examples: dict[str, list[str]], key: str) -> str:
     return f" (e.g. {', '.join(map(str, found))})" if found else ""
 
 
+def _plain_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    return column
+
+
 def _balance_checks(
     stats_: Stats, tb: pa.Table | None, recon: pa.Table | None, chart: pa.Table
 ) -> list[Check]:
@@ -423,25 +463,44 @@ def _balance_checks(
                 "year": tb["fiscal_year"].to_numpy(),
                 "period": tb["fiscal_period"].to_numpy(),
                 "account": tb["gl_account"].to_numpy(zero_copy_only=False),
-                "type": tb["account_type"].to_numpy(zero_copy_only=False),
+                "tb_type": tb["account_type"].to_numpy(zero_copy_only=False),
                 "opening": minor_from_decimal(tb["opening_balance"].combine_chunks()),
                 "debits": minor_from_decimal(tb["period_debits"].combine_chunks()),
                 "credits": minor_from_decimal(tb["period_credits"].combine_chunks()),
                 "closing": minor_from_decimal(tb["closing_balance"].combine_chunks()),
             }
         )
+        # account types from the chart of accounts, not from the trial balance itself
+        types = dict(
+            zip(
+                chart["account_number"].to_pylist(),
+                _plain_text(chart["account_type"]).to_pylist(),
+                strict=True,
+            )
+        )
+        frame["type"] = frame["account"].map(types)
         keys = ["company", "year", "period"]
         per = frame.groupby(keys)[["debits", "credits", "closing"]].sum()
         unbalanced = per[(per["debits"] != per["credits"]) | (per["closing"] != 0)]
+        # each row's arithmetic: opening + debits - credits == closing
+        wrong_rows = frame[
+            frame["opening"] + frame["debits"] - frame["credits"] != frame["closing"]
+        ]
         out = [
             _check(
                 names[0],
                 "coherence",
-                unbalanced.empty,
-                len(unbalanced),
-                "0 company-periods",
-                f"period debits == credits and closing balances sum to 0 in {len(per)} company-periods"
-                + (f" (e.g. {list(unbalanced.index[:3])})" if len(unbalanced) else ""),
+                unbalanced.empty and wrong_rows.empty,
+                len(unbalanced) + len(wrong_rows),
+                "0 company-periods, 0 rows",
+                f"period debits == credits and closing balances sum to 0 in {len(per)} "
+                f"company-periods; opening + debits - credits == closing in {len(frame)} rows"
+                + (f" (e.g. {list(unbalanced.index[:3])})" if len(unbalanced) else "")
+                + (
+                    f" (e.g. {wrong_rows[['company', 'account', 'year', 'period']].head(3).values.tolist()})"
+                    if len(wrong_rows)
+                    else ""
+                ),
             )
         ]
         sums = stats_.tables.get("ledger_sums", [])
@@ -480,14 +539,12 @@ def _balance_checks(
                     + (f" (e.g. {list(differ.index[:3])})" if len(differ) else ""),
                 )
             )
+        else:
+            out.append(_na(names[1], "coherence", "0 accounts", "no journal lines"))
         ordered = frame.sort_values(["company", "account", "year", "period"])
         nxt = ordered.groupby(["company", "account"])["opening"].shift(-1)
+        # every account, across fiscal years too (the year-end closing is a journal entry)
         breaks = ordered[nxt.notna() & (nxt != ordered["closing"])]
-        # a new fiscal year opens with the P&L closed into retained earnings: compare within
-        # a fiscal year, and across years for balance-sheet accounts only
-        same_year = ordered.groupby(["company", "account"])["year"].shift(-1) == ordered["year"]
-        balance_sheet = ordered["type"].isin(["asset", "liability", "equity"])
-        breaks = breaks[(same_year | balance_sheet).loc[breaks.index]]
         out.append(
             _check(
                 names[2],
@@ -516,14 +573,18 @@ def _balance_checks(
         off = signed[
             signed["assets"] != signed["liabilities"] + signed["equity"] + signed["result"]
         ]
+        unknown = sorted(set(frame.loc[frame["type"].isna(), "account"]))
         out.append(
             _check(
                 names[3],
                 "coherence",
-                off.empty,
-                len(off),
-                "0 company-periods",
-                f"assets = liabilities + equity + current-year result in {len(signed)} company-periods",
+                off.empty and not unknown,
+                len(off) + len(unknown),
+                "0 company-periods, 0 unclassified accounts",
+                f"assets = liabilities + equity + profit and loss not yet closed to retained "
+                f"earnings, in {len(signed)} company-periods, with every account classified by "
+                "the chart of accounts"
+                + (f" (accounts not in the chart: {unknown[:3]})" if unknown else ""),
             )
         )
     if recon is None or recon.num_rows == 0:
@@ -536,8 +597,33 @@ def _balance_checks(
             )
         )
     else:
-        diff = minor_from_decimal(recon["difference"].combine_chunks())
-        bad = int((diff != 0).sum())
+        # recomputed, not read: ledger - subledger, and the ledger side against the trial
+        # balance's closing balance of the same account
+        ledger_side = minor_from_decimal(recon["ledger_balance"].combine_chunks())
+        sub_side = minor_from_decimal(recon["subledger_balance"].combine_chunks())
+        bad = int((ledger_side != sub_side).sum())
+        if tb is not None and tb.num_rows:
+            closing = {
+                (c, y, p, a): v
+                for c, y, p, a, v in zip(
+                    frame["company"],
+                    frame["year"],
+                    frame["period"],
+                    frame["account"],
+                    frame["closing"],
+                    strict=True,
+                )
+            }
+            keys_r = zip(
+                recon["company_code"].to_pylist(),
+                recon["fiscal_year"].to_pylist(),
+                recon["fiscal_period"].to_pylist(),
+                recon["gl_account"].to_pylist(),
+                strict=True,
+            )
+            bad += sum(
+                closing.get(k, 0) != v for k, v in zip(keys_r, ledger_side.tolist(), strict=True)
+            )
         kinds = sorted(set(pc.unique(recon["subledger"]).to_pylist()))
         out.append(
             _check(

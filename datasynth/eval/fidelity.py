@@ -57,8 +57,10 @@ class Context:
 
     window_first: int  # first day of the window (days since 1970)
     window_days: int
-    #: per company: period first days (sorted), fiscal years and numbers, amount scale
+    #: per company: period first days (sorted), fiscal years and numbers
     periods: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    #: the day after the window (days since 1970)
+    window_stop: int
     scale: dict[str, float]
     line_buckets: tuple[tuple[int, int], ...]
     exempt_sources: tuple[str, ...]
@@ -209,13 +211,15 @@ def block_stats(
     posting = np.asarray(journal["posting_date"].combine_chunks().cast(pa.int32()), np.int64)
     year = np.asarray(journal["fiscal_year"].combine_chunks(), np.int64)
     period = np.asarray(journal["fiscal_period"].combine_chunks(), np.int64)
-    wrong = np.zeros(n, dtype=bool)
+    # a line of an unknown company, or dated outside the window, is in no period
+    wrong = np.ones(n, dtype=bool)
     for code, (firsts, years, numbers) in ctx.periods.items():
         rows = np.flatnonzero(np.asarray(pc.equal(company, code)))
         if not rows.size:
             continue
         k = np.clip(np.searchsorted(firsts, posting[rows], side="right") - 1, 0, firsts.size - 1)
-        wrong[rows] = (years[k] != year[rows]) | (numbers[k] != period[rows])
+        inside = (posting[rows] >= firsts[0]) & (posting[rows] < ctx.window_stop)
+        wrong[rows] = ~inside | (years[k] != year[rows]) | (numbers[k] != period[rows])
     bad_rows = np.flatnonzero(wrong)
     s.add(
         "lines_outside_their_period",
@@ -337,15 +341,16 @@ def block_stats(
     )
     created = np.asarray(head["created_at"].combine_chunks().cast(pa.int64()), np.int64)
     day = posting[starts]
-    weekday = (day + 3) % 7
+    weekday = (created // _DAY_MS + 3) % 7  # the day and hour the entry was made
     hour = (created % _DAY_MS) // 3_600_000
     s.put("weekday_hour", np.bincount(weekday * 24 + hour, minlength=7 * 24).reshape(7, 24))
     sizes = np.diff(np.r_[starts, n])
     s.put("line_count_all", np.bincount(np.minimum(sizes, 100), minlength=101))
     if standalone_block:
         # standalone entries: no line names a source document (flows and asset postings do)
+        # (entries an anomaly changed are left out: their dates and amounts are the anomaly)
         has_source = np.bincount(owner, weights=np.asarray(sources.is_valid()), minlength=m) > 0
-        alone = ~has_source
+        alone = ~has_source & ~flagged
         buckets = np.full(m, -1, dtype=np.int64)
         for b, (lo, hi) in enumerate(ctx.line_buckets):
             buckets[(sizes >= lo) & (sizes <= hi)] = b
@@ -360,11 +365,14 @@ def block_stats(
         benford = ~np.asarray(
             pc.is_in(source, value_set=pa.array(list(ctx.exempt_sources) or [""]))
         )
-        use = alone & benford & (typical > 0) & ~flagged
-        s.put(
-            "amount_hist",
-            np.histogram(np.log10(typical[use]), bins=AMOUNT_EDGES)[0],
-        )
+        use = alone & benford & (typical > 0)
+        # per company, in the company's currency: the generator draws decades there
+        local = typical * scale
+        hist = np.zeros((len(ctx.periods), AMOUNT_EDGES.size - 1), np.int64)
+        for i, code in enumerate(ctx.periods):
+            rows = use & np.asarray(pc.equal(entry_company, code))
+            hist[i] = np.histogram(np.log10(local[rows]), bins=AMOUNT_EDGES)[0]
+        s.put("amount_hist", hist)
         per_company = np.zeros((len(ctx.periods), ctx.window_days), np.int64)
         for i, code in enumerate(ctx.periods):
             rows = alone & np.asarray(pc.equal(entry_company, code))
@@ -372,10 +380,9 @@ def block_stats(
             ok = (offset >= 0) & (offset < ctx.window_days)
             per_company[i] = np.bincount(offset[ok], minlength=ctx.window_days)[: ctx.window_days]
         s.put("daily_standalone", per_company)
-    daily = np.bincount(
-        np.clip(day - ctx.window_first, 0, ctx.window_days - 1), minlength=ctx.window_days
-    )
-    s.put("daily_all", daily[: ctx.window_days])
+    offset = day - ctx.window_first
+    inside = (offset >= 0) & (offset < ctx.window_days)
+    s.put("daily_all", np.bincount(offset[inside], minlength=ctx.window_days)[: ctx.window_days])
     return s
 
 
@@ -430,6 +437,7 @@ def context(config: DatasynthConfig, master: Any, master_ids: dict[str, pa.Array
     scale = {}
     first = None
     days = 0
+    stop = 0
     for company in master.companies:
         firsts = np.array(
             [np.datetime64(p.first, "D").astype(np.int64) for p in company.periods], np.int64
@@ -437,6 +445,7 @@ def context(config: DatasynthConfig, master: Any, master_ids: dict[str, pa.Array
         years = np.array([p.fiscal_year for p in company.periods], np.int64)
         numbers = np.array([p.fiscal_period for p in company.periods], np.int64)
         periods[company.code] = (firsts, years, numbers)
+        stop = max(stop, int(np.datetime64(company.periods[-1].stop, "D").astype(np.int64)))
         scale[company.code] = company.amount_scale
         first = int(firsts[0]) if first is None else min(first, int(firsts[0]))
         days = max(days, int(company.day_weights.size))
@@ -445,6 +454,7 @@ def context(config: DatasynthConfig, master: Any, master_ids: dict[str, pa.Array
         window_first=first or 0,
         window_days=days,
         periods=periods,
+        window_stop=stop,
         scale=scale,
         line_buckets=buckets,
         exempt_sources=tuple(config.transactions.benford.exempt_sources),

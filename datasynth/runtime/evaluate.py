@@ -41,7 +41,23 @@ from datasynth.sinks.files import FileRecord, place_bytes
 REPORT = "report"
 
 
+_IDS: dict[tuple[str, str], dict[str, pa.Array]] = {}
+
+
 def _master_ids(config: DatasynthConfig, root: Path) -> dict[str, pa.Array]:
+    """The master ids a journal line may name (read once per process and run)."""
+    # the files' modification times keep a regenerated directory from reusing stale ids
+    stamps = ",".join(
+        str(p.stat().st_mtime_ns) for p in sorted((root / "master_data").glob("*")) if p.is_file()
+    )
+    key = (str(root), f"{config.output.format}:{stamps}")
+    if key not in _IDS:
+        _IDS.clear()
+        _IDS[key] = _read_master_ids(config, root)
+    return _IDS[key]
+
+
+def _read_master_ids(config: DatasynthConfig, root: Path) -> dict[str, pa.Array]:
     master = read_master(config, root)
     users = master["users"]["user_id"].combine_chunks()
     suffix = _suffix(config)
@@ -185,14 +201,21 @@ def add_stage(
     after: list[Any],
 ) -> str:
     """Add the report's tasks to ``graph`` (each waits for ``after``); returns the last key."""
+    # one barrier: every measuring task waits for it, not for each earlier task
+    barrier = f"report-after-{token}"
+    graph[barrier] = (_barrier, *after)
     keys = []
     for stem in stems:
         key = (f"report-{token}", stem)
-        graph[key] = (measure_block, config, root, stem, *after)
+        graph[key] = (measure_block, config, root, stem, barrier)
         keys.append(key)
     final = f"report-{token}"
     graph[final] = (write_report, config, root, *keys)
     return final
+
+
+def _barrier(*_after: Any) -> None:
+    return None
 
 
 def stems_of(config: DatasynthConfig) -> list[str]:
@@ -218,10 +241,19 @@ def evaluate(output_dir: str) -> dict[str, Any]:
     manifest = json.loads(manifest_path.read_text())
     config = DatasynthConfig.model_validate(manifest["config"])
     shutil.rmtree(root / REPORT, ignore_errors=True)
+    kept = [f for f in manifest["files"] if f["table"] != REPORT]
     graph: dict[Any, Any] = {}
     key = add_stage(graph, "standalone", config, str(root), stems_of(config), [])
-    result = _run(config, graph, key)
-    files = [f for f in manifest["files"] if f["table"] != REPORT] + result["files"]
+    try:
+        result = _run(config, graph, key)
+    except BaseException:
+        # no half-written report, and the manifest no longer lists one
+        shutil.rmtree(root / REPORT, ignore_errors=True)
+        manifest["files"] = kept
+        manifest["tables"] = {k: v for k, v in manifest["tables"].items() if k != REPORT}
+        atomic_write(manifest_path, json.dumps(manifest, indent=2) + "\n")
+        raise
+    files = kept + result["files"]
     manifest["files"] = sorted(files, key=lambda f: f["path"])
     tables = {k: v for k, v in manifest["tables"].items() if k != REPORT}
     tables[REPORT] = {

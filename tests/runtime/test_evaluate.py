@@ -135,7 +135,7 @@ def test_report_renders_in_headless_chromium(clean: Path, tmp_path: Path) -> Non
     [
         (
             "+preset=retail",
-            "transactions.count=6000",
+            "transactions.count=16000",
             "global.period_months=4",
             "runtime.block_rows=20000",
         ),
@@ -152,6 +152,14 @@ def test_gate_passes_on_other_configurations(overrides: tuple[str, ...], tmp_pat
     failed = [c for c in report["checks"] if c["status"] == "fail"]
     assert not failed, failed
     statuses = {c["name"]: c["status"] for c in report["checks"]}
+    # the statistics had enough entries to be measured, and passed
+    for name in (
+        "benford_first_digit",
+        "line_count_distribution",
+        "amount_distribution",
+        "weekend_share",
+    ):
+        assert statuses[name] == "pass", name
     if "balances.enabled=false" in overrides:
         # no balances, no flows, no anomalies: reported as not applicable, never as passed
         for name in (
