@@ -1,7 +1,8 @@
-"""``datasynth [generate|validate|info|init|ocel|export-graph] [options] [key=value ...]``.
+"""``datasynth [generate|validate|info|init|ocel|export-graph|evaluate] [options] [key=value ...]``.
 
 Without a command the program generates. Arguments with ``=`` are Hydra overrides
-(``transactions.count=2000000``, ``+preset=large``). Exit status: 0 success, 2 a bad
+(``transactions.count=2000000``, ``+preset=large``). Exit status: 0 success, 3 a failed
+``evaluate --quality-gate``, 2 a bad
 configuration or command line (nothing written), 1 a failure while generating.
 """
 
