@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasynth.config.models import DatasynthConfig
+from datasynth.core.arrow import strings
 from datasynth.core.money import minor_from_decimal
 from datasynth.eval.fidelity import AMOUNT_EDGES, REQUIRED, Stats, benford_benchmarks
 
@@ -435,14 +436,6 @@ def _examples(examples: dict[str, list[str]], key: str) -> str:
     return f" (e.g. {', '.join(map(str, found))})" if found else ""
 
 
-def _plain_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    return column
-
-
 def _balance_checks(
     stats_: Stats, tb: pa.Table | None, recon: pa.Table | None, chart: pa.Table
 ) -> list[Check]:
@@ -474,7 +467,7 @@ def _balance_checks(
         types = dict(
             zip(
                 chart["account_number"].to_pylist(),
-                _plain_text(chart["account_type"]).to_pylist(),
+                strings(chart["account_type"]).to_pylist(),
                 strict=True,
             )
         )

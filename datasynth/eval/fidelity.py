@@ -23,6 +23,7 @@ from datasynth.config.models import (
     DatasynthConfig,
     parse_line_bucket,
 )
+from datasynth.core.arrow import strings
 from datasynth.core.money import minor_from_decimal
 
 #: log10 bins of the typical line amount (group currency) for the amount KS statistic
@@ -68,17 +69,9 @@ class Context:
     master_ids: dict[str, pa.Array]
 
 
-def _text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    return column
-
-
 def string_hashes(values: pa.Array) -> np.ndarray:
     """A 64-bit polynomial hash of each string, vectorised over its bytes."""
-    values = _text(values).cast(pa.large_string())
+    values = strings(values).cast(pa.large_string())
     n = len(values)
     if n == 0:
         return np.zeros(0, np.uint64)
@@ -207,7 +200,7 @@ def block_stats(
     bad = np.flatnonzero(d != c)
     s.add("unbalanced_entries", bad.size, entry_ids.take(pa.array(bad[:3])).to_pylist())
     # --- posting dates inside their fiscal period -----------------------------------------
-    company = _text(journal["company_code"])
+    company = strings(journal["company_code"])
     posting = np.asarray(journal["posting_date"].combine_chunks().cast(pa.int32()), np.int64)
     year = np.asarray(journal["fiscal_year"].combine_chunks(), np.int64)
     period = np.asarray(journal["fiscal_period"].combine_chunks(), np.int64)
@@ -232,7 +225,7 @@ def block_stats(
             "company_code": company,
             "fiscal_year": pa.array(year),
             "fiscal_period": pa.array(period),
-            "gl_account": _text(journal["gl_account"]),
+            "gl_account": strings(journal["gl_account"]),
             "debit": pa.array(debit),
             "credit": pa.array(credit),
         }
@@ -242,7 +235,7 @@ def block_stats(
     for column, known in ctx.master_ids.items():
         if column not in journal.column_names:
             continue
-        values = _text(journal[column])
+        values = strings(journal[column])
         missing = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
         bad_values = values.filter(missing)
         s.add(
@@ -251,7 +244,7 @@ def block_stats(
             pc.unique(bad_values).slice(0, 3).to_pylist(),
         )
     # --- references to documents -----------------------------------------------------------
-    sources = _text(journal["source_document_id"])
+    sources = strings(journal["source_document_id"])
     pattern = "^(" + "|".join(_FLOW_PREFIXES) + ")"
     flow_ref = pc.fill_null(pc.match_substring_regex(sources, pattern), False)
     if documents is not None:
@@ -296,7 +289,9 @@ def block_stats(
             named.filter(unflagged_label).slice(0, 3).to_pylist(),
         )
         s.add("labels", labels.num_rows)
-        kinds = pc.index_in(_text(labels["anomaly_type"]), value_set=pa.array(tuple(ANOMALY_TYPES)))
+        kinds = pc.index_in(
+            strings(labels["anomaly_type"]), value_set=pa.array(tuple(ANOMALY_TYPES))
+        )
         s.put(
             "anomaly_types",
             np.bincount(
@@ -315,11 +310,11 @@ def block_stats(
     first, second = _digits(amounts[amounts > 0])
     s.put("benford_first", first)
     s.put("benford_second", second)
-    entry_company = _text(head["company_code"])
+    entry_company = strings(head["company_code"])
     scale = np.ones(m)
     for code, value in ctx.scale.items():
         scale[np.asarray(pc.equal(entry_company, code))] = value
-    source = _text(head["source"])
+    source = strings(head["source"])
     s.put(
         "sources",
         np.bincount(
@@ -333,7 +328,7 @@ def block_stats(
         np.bincount(
             np.asarray(
                 pc.index_in(
-                    _text(head["business_process"]), value_set=pa.array(BUSINESS_PROCESSES)
+                    strings(head["business_process"]), value_set=pa.array(BUSINESS_PROCESSES)
                 ).fill_null(0)
             ),
             minlength=len(BUSINESS_PROCESSES),
@@ -421,7 +416,7 @@ def chain_stats(flows: dict[str, pa.Table], cutoff: int, s: Stats) -> None:
         )
     so = flows.get("sales_orders")
     if so is not None and so.num_rows:
-        passed = pc.equal(_text(so["credit_status"]), "passed")
+        passed = pc.equal(strings(so["credit_status"]), "passed")
         ids = eligible(so, "sales_order_id", passed)
         s.add("chain:sales_orders", len(ids))
         s.add("chain:sales_orders_delivered", count(ids, flows.get("deliveries"), "sales_order_id"))

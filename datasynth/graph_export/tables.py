@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasynth.config.models import ANOMALY_TYPES, PERSONAS
+from datasynth.core.arrow import strings
 from datasynth.core.money import minor_from_decimal
 
 #: node types and the master table (and id column) each comes from; ``journal_entry`` and
@@ -111,19 +112,11 @@ def _number(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     )
 
 
-def _text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    return pc.cast(column, pa.string())
-
-
 def _one_hot(
     column: pa.ChunkedArray | pa.Array, prefix: str, values: tuple[str, ...] | None = None
 ) -> dict[str, pa.Array]:
     """One float32 0/1 column per value (the sorted distinct values unless given)."""
-    text = _text(column)
+    text = strings(column)
     if values is None:
         values = tuple(sorted(v for v in pc.unique(text).to_pylist() if v is not None))
     index = np.asarray(pc.index_in(text, value_set=pa.array(values, pa.string())).fill_null(-1))
@@ -187,7 +180,7 @@ def _labels_by_document(labels: pa.Table | None, ids: pa.Array) -> np.ndarray:
     if labels is None or labels.num_rows == 0:
         return out
     kinds = np.asarray(
-        pc.index_in(_text(labels["anomaly_type"]), value_set=pa.array(ANOMALY_TYPE_NAMES))
+        pc.index_in(strings(labels["anomaly_type"]), value_set=pa.array(ANOMALY_TYPE_NAMES))
     )
     named = [(labels["document_id"].combine_chunks(), kinds)]
     related = labels["related_documents"].combine_chunks()
@@ -273,24 +266,24 @@ def _entry_nodes(
     created_ms = np.asarray(head["created_at"].combine_chunks().cast(pa.int64()), dtype=np.int64)
     created_day = created_ms // _DAY_MS
     hour = (created_ms % _DAY_MS) // 3_600_000
-    source = _text(head["source"])
-    persona = _text(head["user_persona"])
+    source = strings(head["source"])
+    persona = strings(head["user_persona"])
     fiscal_period = _number(head["fiscal_period"]) if "fiscal_period" in head.column_names else 0
     units = np.floor(total)
     kind = _labels_by_document(labels, ids)
     cal = calendar_features(posting)
     columns: dict[str, pa.Array | pa.ChunkedArray] = {
         "id": ids,
-        "company_code": _text(head["company_code"]),
+        "company_code": strings(head["company_code"]),
         "posting_date": head["posting_date"].combine_chunks(),
         "document_date": head["document_date"].combine_chunks(),
-        "document_type": _text(head["document_type"]),
+        "document_type": strings(head["document_type"]),
         "source": source,
-        "business_process": _text(head["business_process"]),
-        "created_by": _text(head["created_by"]),
-        "approved_by": _text(head["approved_by"]),
+        "business_process": strings(head["business_process"]),
+        "created_by": strings(head["created_by"]),
+        "approved_by": strings(head["approved_by"]),
         "total_amount": pa.array(total),
-        "currency": _text(head["currency"]),
+        "currency": strings(head["currency"]),
         "line_count": pa.array(sizes.astype(np.int32)),
         "is_anomaly": head["is_anomaly"].combine_chunks(),
         "is_fraud": head["is_fraud"].combine_chunks(),
@@ -349,7 +342,7 @@ def _entry_accounts(
     lines = np.bincount(inverse, minlength=unique.size)
     # keep the first-appearance order of accounts within each entry
     order = np.lexsort((first, unique // width))
-    names = _text(accounts.dictionary).take(pa.array((unique % width)[order]))
+    names = strings(accounts.dictionary).take(pa.array((unique % width)[order]))
     return (unique // width)[order], names, sums[order], lines[order]
 
 
@@ -394,24 +387,24 @@ def _entry_edges(
         }
     )
     out[relation("journal_entry", "created_by", "user")] = pa.table(
-        {"src": entry_ids, "dst": _text(head["created_by"])}
+        {"src": entry_ids, "dst": strings(head["created_by"])}
     )
     approved = head.filter(pc.is_valid(head["approved_by"]))
     out[relation("journal_entry", "approved_by", "user")] = pa.table(
-        {"src": approved["document_id"].combine_chunks(), "dst": _text(approved["approved_by"])}
+        {"src": approved["document_id"].combine_chunks(), "dst": strings(approved["approved_by"])}
     )
     out[relation("journal_entry", "booked_in", "company")] = pa.table(
-        {"src": entry_ids, "dst": _text(head["company_code"])}
+        {"src": entry_ids, "dst": strings(head["company_code"])}
     )
     out[relation("journal_entry", "with_vendor", "vendor")] = _pairs(
-        ids, _text(journal["vendor_id"]), {"amount": pa.array(amount)}
+        ids, strings(journal["vendor_id"]), {"amount": pa.array(amount)}
     )
     out[relation("journal_entry", "with_customer", "customer")] = _pairs(
-        ids, _text(journal["customer_id"]), {"amount": pa.array(amount)}
+        ids, strings(journal["customer_id"]), {"amount": pa.array(amount)}
     )
     quantity = journal["quantity"].combine_chunks()
     out[relation("journal_entry", "moves", "material")] = _pairs(
-        ids, _text(journal["material_id"]), {"quantity": quantity}
+        ids, strings(journal["material_id"]), {"quantity": quantity}
     )
     return out
 
@@ -420,7 +413,7 @@ def _reference_edges(
     journal: pa.Table, master_documents: dict[str, pa.Array], flows: dict[str, pa.Table]
 ) -> dict[str, pa.Table]:
     """Journal entry -> the document or fixed asset its lines name as source document."""
-    pairs = _pairs(journal["document_id"].combine_chunks(), _text(journal["source_document_id"]))
+    pairs = _pairs(journal["document_id"].combine_chunks(), strings(journal["source_document_id"]))
     known = [
         flows[t][DOCUMENT_TABLES[t][0]].combine_chunks()
         for t in DOCUMENT_TYPES
@@ -475,7 +468,7 @@ def _transaction_edges(
             "src": d_account.take(pa.array(src_rows)),
             "dst": c_account.take(pa.array(dst_rows)),
             "document_id": entry_ids,
-            "company_code": _text(head["company_code"]).take(pa.array(entry)),
+            "company_code": strings(head["company_code"]).take(pa.array(entry)),
             "fiscal_year": pa.array(_fiscal(head, "fiscal_year")[entry].astype(np.int32)),
             "fiscal_period": pa.array(_fiscal(head, "fiscal_period")[entry].astype(np.int32)),
             "posting_date": head["posting_date"].combine_chunks().take(pa.array(entry)),
@@ -594,8 +587,8 @@ def _approval_sums(head: pa.Table, total_minor: np.ndarray, is_anomaly: np.ndarr
     rows = np.flatnonzero(approved)
     table = pa.table(
         {
-            "src": _text(head["created_by"]).take(pa.array(rows)),
-            "dst": _text(head["approved_by"]).take(pa.array(rows)),
+            "src": strings(head["created_by"]).take(pa.array(rows)),
+            "dst": strings(head["approved_by"]).take(pa.array(rows)),
             "entries": pa.array(np.ones(rows.size, dtype=np.int64)),
             "amount_minor": pa.array(total_minor[rows]),
             "anomalous_entries": pa.array(is_anomaly[rows].astype(np.int64)),
@@ -676,28 +669,30 @@ def document_part(flows: dict[str, pa.Table]) -> tuple[pa.Table, dict[str, pa.Ta
                 {
                     "id": header[id_col].combine_chunks(),
                     "document_type": kind_name,
-                    "company_code": _text(header["company_code"]),
+                    "company_code": strings(header["company_code"]),
                     "document_date": header[date_col].combine_chunks().cast(pa.date32()),
                     "amount": pa.array(total),
-                    "currency": _text(header["currency"]),
+                    "currency": strings(header["currency"]),
                     "f_log_amount": _f32(np.log1p(np.abs(total))),
                     **_one_hot(kind_name, "type", DOCUMENT_TYPES),
                 }
             )
         )
         companies.append(
-            pa.table({"src": header[id_col].combine_chunks(), "dst": _text(header["company_code"])})
+            pa.table(
+                {"src": header[id_col].combine_chunks(), "dst": strings(header["company_code"])}
+            )
         )
         kind = "vendor" if partner_col == "vendor_id" else "customer"
         partner[kind].append(
-            pa.table({"src": header[id_col].combine_chunks(), "dst": _text(header[partner_col])})
+            pa.table({"src": header[id_col].combine_chunks(), "dst": strings(header[partner_col])})
         )
         if "material_id" in table.column_names:
             qty = table["quantity"] if "quantity" in table.column_names else None
             contains.append(
                 _pairs(
                     ids,
-                    _text(table["material_id"]),
+                    strings(table["material_id"]),
                     {
                         "quantity": qty.combine_chunks()
                         if qty is not None
@@ -743,7 +738,7 @@ def document_part(flows: dict[str, pa.Table]) -> tuple[pa.Table, dict[str, pa.Ta
             {
                 "src": refs["source_document_id"].combine_chunks(),
                 "dst": refs["target_document_id"].combine_chunks(),
-                "reference_type": _text(refs["reference_type"]),
+                "reference_type": strings(refs["reference_type"]),
             }
         )
         # only references between documents of this block's flows (all of them, by design)
@@ -775,9 +770,9 @@ def master_part(
             {
                 "id": chart["account_number"].combine_chunks(),
                 "name": chart["account_name"].combine_chunks(),
-                "account_type": _text(chart["account_type"]),
-                "account_class": _text(chart["account_class"]),
-                "normal_balance": _text(chart["normal_balance"]),
+                "account_type": strings(chart["account_type"]),
+                "account_class": strings(chart["account_class"]),
+                "normal_balance": strings(chart["normal_balance"]),
                 "is_control_account": chart["is_control_account"].combine_chunks(),
                 "f_class": _f32(_number(chart["account_class"]) / 9.0),
                 **_one_hot(
@@ -786,7 +781,7 @@ def master_part(
                     ("asset", "liability", "equity", "revenue", "expense"),
                 ),
                 "f_normal_debit": _f32(
-                    np.asarray(pc.equal(_text(chart["normal_balance"]), "debit"))
+                    np.asarray(pc.equal(strings(chart["normal_balance"]), "debit"))
                 ),
                 "f_control": _f32(_number(chart["is_control_account"])),
                 "f_requires_cost_center": _f32(_number(chart["requires_cost_center"])),
@@ -797,9 +792,9 @@ def master_part(
         nodes["user"] = pa.table(
             {
                 "id": users["user_id"].combine_chunks(),
-                "company_code": _text(users["company_code"]),
+                "company_code": strings(users["company_code"]),
                 "display_name": users["display_name"].combine_chunks(),
-                "persona": _text(users["persona"]),
+                "persona": strings(users["persona"]),
                 "is_automated": users["is_automated"].combine_chunks(),
                 **_one_hot(users["persona"], "persona", PERSONA_NAMES),
                 "f_automated": _f32(_number(users["is_automated"])),
@@ -808,7 +803,7 @@ def master_part(
         # (datasets written before users had reports_to have no reporting lines)
         if "reports_to" in users.column_names:
             reports = users.filter(pc.is_valid(users["reports_to"]))
-            src, dst = reports["user_id"].combine_chunks(), _text(reports["reports_to"])
+            src, dst = reports["user_id"].combine_chunks(), strings(reports["reports_to"])
         else:
             src = dst = pa.array([], pa.string())
         edges[REPORTS_TO] = pa.table({"src": src, "dst": dst})
@@ -819,8 +814,8 @@ def master_part(
         {
             "id": companies["company_code"].combine_chunks(),
             "name": companies["company_name"].combine_chunks(),
-            "currency": _text(companies["currency"]),
-            "country": _text(companies["country"]),
+            "currency": strings(companies["currency"]),
+            "country": strings(companies["country"]),
             "f_volume_weight": _f32(_number(companies["volume_weight"])),
         }
     )
@@ -829,10 +824,10 @@ def master_part(
     nodes["vendor"] = pa.table(
         {
             "id": vendors["vendor_id"].combine_chunks(),
-            "company_code": _text(vendors["company_code"]),
+            "company_code": strings(vendors["company_code"]),
             "name": vendors["vendor_name"].combine_chunks(),
-            "vendor_type": _text(vendors["vendor_type"]),
-            "country": _text(vendors["country"]),
+            "vendor_type": strings(vendors["vendor_type"]),
+            "country": strings(vendors["country"]),
             "is_fictitious": pc.is_in(vendors["vendor_id"].combine_chunks(), value_set=fictitious),
             "f_payment_terms": _f32(_number(vendors["payment_terms_days"]) / 90.0),
             "f_cash_discount": _f32(_number(vendors["cash_discount_percent"]) / 10.0),
@@ -844,10 +839,10 @@ def master_part(
     nodes["customer"] = pa.table(
         {
             "id": customers["customer_id"].combine_chunks(),
-            "company_code": _text(customers["company_code"]),
+            "company_code": strings(customers["company_code"]),
             "name": customers["customer_name"].combine_chunks(),
-            "customer_type": _text(customers["customer_type"]),
-            "country": _text(customers["country"]),
+            "customer_type": strings(customers["customer_type"]),
+            "country": strings(customers["country"]),
             "f_log_credit_limit": _f32(np.log1p(_number(customers["credit_limit"]))),
             "f_payment_terms": _f32(_number(customers["payment_terms_days"]) / 90.0),
             "f_cash_discount": _f32(_number(customers["cash_discount_percent"]) / 10.0),
@@ -861,9 +856,9 @@ def master_part(
     nodes["material"] = pa.table(
         {
             "id": materials["material_id"].combine_chunks(),
-            "company_code": _text(materials["company_code"]),
+            "company_code": strings(materials["company_code"]),
             "description": materials["description"].combine_chunks(),
-            "material_type": _text(materials["material_type"]),
+            "material_type": strings(materials["material_type"]),
             "f_log_standard_cost": _f32(np.log1p(_number(materials["standard_cost"]))),
             "f_log_list_price": _f32(np.log1p(_number(materials["list_price"]))),
             **_one_hot(materials["material_type"], "type"),
@@ -874,9 +869,9 @@ def master_part(
     nodes["fixed_asset"] = pa.table(
         {
             "id": assets["asset_id"].combine_chunks(),
-            "company_code": _text(assets["company_code"]),
+            "company_code": strings(assets["company_code"]),
             "description": assets["description"].combine_chunks(),
-            "asset_class": _text(assets["asset_class"]),
+            "asset_class": strings(assets["asset_class"]),
             "acquisition_date": assets["acquisition_date"].combine_chunks(),
             "f_log_cost": _f32(np.log1p(_number(assets["acquisition_cost"]))),
             "f_useful_life": _f32(_number(assets["useful_life_months"]) / 120.0),
@@ -892,7 +887,7 @@ def master_part(
         ("fixed_asset", assets, "asset_id"),
     ):
         edges[relation(kind, "belongs_to", "company")] = pa.table(
-            {"src": table[column].combine_chunks(), "dst": _text(table["company_code"])}
+            {"src": table[column].combine_chunks(), "dst": strings(table["company_code"])}
         )
     for kind, table, column in (
         ("material", materials, "material_id"),
@@ -904,7 +899,7 @@ def master_part(
         edges[relation(kind, "supplied_by", "vendor")] = pa.table(
             {
                 "src": has[column].combine_chunks(),
-                "dst": _text(has["preferred_vendor_id" if kind == "material" else "vendor_id"]),
+                "dst": strings(has["preferred_vendor_id" if kind == "material" else "vendor_id"]),
             }
         )
     return Part(nodes, edges)
@@ -913,7 +908,7 @@ def master_part(
 def _fictitious_vendors(labels: pa.Table | None) -> pa.Array:
     if labels is None or labels.num_rows == 0:
         return pa.array([], pa.string())
-    mask = pc.equal(_text(labels["anomaly_type"]), "fictitious_vendor")
+    mask = pc.equal(strings(labels["anomaly_type"]), "fictitious_vendor")
     return pc.unique(labels["related_vendor"].combine_chunks().filter(mask).drop_null())
 
 

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
 from datasynth.eval.checks import checks
 from datasynth.eval.fidelity import (
@@ -230,18 +229,10 @@ def stems_of(config: DatasynthConfig) -> list[str]:
 def evaluate(output_dir: str) -> dict[str, Any]:
     """Write ``report/`` for a finished run and add it to the manifest; returns the report."""
     from datasynth.runtime.graph_export import _run
-    from datasynth.runtime.output import MANIFEST, atomic_write
+    from datasynth.runtime.output import finished_run, replace_in_manifest
 
-    root = Path(output_dir).expanduser().resolve()
-    manifest_path = root / MANIFEST
-    if not manifest_path.is_file():
-        raise ConfigError(
-            [f"output_dir: {str(root)!r} holds no complete datasynth run (no {MANIFEST})"]
-        )
-    manifest = json.loads(manifest_path.read_text())
-    config = DatasynthConfig.model_validate(manifest["config"])
+    root, manifest, config = finished_run(output_dir)
     shutil.rmtree(root / REPORT, ignore_errors=True)
-    kept = [f for f in manifest["files"] if f["table"] != REPORT]
     graph: dict[Any, Any] = {}
     key = add_stage(graph, "standalone", config, str(root), stems_of(config), [])
     try:
@@ -249,18 +240,7 @@ def evaluate(output_dir: str) -> dict[str, Any]:
     except BaseException:
         # no half-written report, and the manifest no longer lists one
         shutil.rmtree(root / REPORT, ignore_errors=True)
-        manifest["files"] = kept
-        manifest["tables"] = {k: v for k, v in manifest["tables"].items() if k != REPORT}
-        atomic_write(manifest_path, json.dumps(manifest, indent=2) + "\n")
+        replace_in_manifest(root, manifest, (REPORT,), [])
         raise
-    files = kept + result["files"]
-    manifest["files"] = sorted(files, key=lambda f: f["path"])
-    tables = {k: v for k, v in manifest["tables"].items() if k != REPORT}
-    tables[REPORT] = {
-        "files": len(result["files"]),
-        "rows": sum(f["rows"] for f in result["files"]),
-        "bytes": sum(f["bytes"] for f in result["files"]),
-    }
-    manifest["tables"] = tables
-    atomic_write(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    replace_in_manifest(root, manifest, (REPORT,), result["files"])
     return result["report"]  # type: ignore[no-any-return]

@@ -465,17 +465,10 @@ def block_stems(config: DatasynthConfig, width: int, blocks: list[int]) -> list[
 
 def export_graph(output_dir: str, formats: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Build ``graphs/`` for a finished run in ``output_dir`` and add it to its manifest."""
-    from datasynth.runtime.output import MANIFEST, atomic_write
+    from datasynth.runtime.output import finished_run, replace_in_manifest
     from datasynth.runtime.plan import build_plan
 
-    root = Path(output_dir).expanduser().resolve()
-    manifest_path = root / MANIFEST
-    if not manifest_path.is_file():
-        raise ConfigError(
-            [f"output_dir: {str(root)!r} holds no complete datasynth run (no {MANIFEST})"]
-        )
-    manifest = json.loads(manifest_path.read_text())
-    config = DatasynthConfig.model_validate(manifest["config"])
+    root, manifest, config = finished_run(output_dir)
     chosen = formats or config.graph_export.formats
     unknown = sorted(set(chosen) - set(GRAPH_FORMATS))
     if unknown or not chosen:
@@ -494,29 +487,14 @@ def export_graph(output_dir: str, formats: tuple[str, ...] | None = None) -> dic
     graph: dict[Any, Any] = {}
     stems = block_stems(config, width, [b.index for b in plan.blocks])
     key = add_stage(graph, "standalone", config, str(root), [(s, b, []) for s, b in stems], [])
-    kept = [f for f in manifest["files"] if f["table"] not in GRAPH_TABLES]
     try:
         result = _run(config, graph, key)
     except BaseException:
         # no half-built graphs: the folder goes, and the manifest no longer lists it
         shutil.rmtree(root / GRAPHS, ignore_errors=True)
-        manifest["files"] = kept
-        manifest["tables"] = {k: v for k, v in manifest["tables"].items() if k not in GRAPH_TABLES}
-        atomic_write(manifest_path, json.dumps(manifest, indent=2) + "\n")
+        replace_in_manifest(root, manifest, GRAPH_TABLES, [])
         raise
-    files = kept + result["files"]
-    manifest["files"] = sorted(files, key=lambda f: f["path"])
-    tables = {k: v for k, v in manifest["tables"].items() if k not in GRAPH_TABLES}
-    for name in GRAPH_TABLES:
-        mine = [f for f in result["files"] if f["table"] == name]
-        if mine:
-            tables[name] = {
-                "files": len(mine),
-                "rows": sum(f["rows"] for f in mine),
-                "bytes": sum(f["bytes"] for f in mine),
-            }
-    manifest["tables"] = tables
-    atomic_write(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    replace_in_manifest(root, manifest, GRAPH_TABLES, result["files"])
     return result
 
 

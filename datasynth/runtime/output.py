@@ -234,3 +234,36 @@ def write_manifest(
     atomic_write(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     shutil.rmtree(out / STATE_DIR, ignore_errors=True)
     return manifest
+
+
+def finished_run(output_dir: str) -> tuple[Path, dict[str, Any], DatasynthConfig]:
+    """The root, manifest and configuration of the complete run in ``output_dir`` (commands
+    that work on a finished run: ``ocel``, ``export-graph``, ``evaluate``)."""
+    root = Path(output_dir).expanduser().resolve()
+    path = root / MANIFEST
+    if not path.is_file():
+        raise ConfigError(
+            [f"output_dir: {str(root)!r} holds no complete datasynth run (no {MANIFEST})"]
+        )
+    manifest = json.loads(path.read_text())
+    return root, manifest, DatasynthConfig.model_validate(manifest["config"])
+
+
+def replace_in_manifest(
+    root: Path, manifest: dict[str, Any], tables: tuple[str, ...], files: list[dict[str, Any]]
+) -> None:
+    """Rewrite the manifest with the records of ``tables`` replaced by ``files`` (none: the
+    tables are gone) and their totals recomputed."""
+    kept = [f for f in manifest["files"] if f["table"] not in tables]
+    manifest["files"] = sorted(kept + files, key=lambda f: f["path"])
+    totals = {k: v for k, v in manifest["tables"].items() if k not in tables}
+    for name in tables:
+        mine = [f for f in files if f["table"] == name]
+        if mine:
+            totals[name] = {
+                "files": len(mine),
+                "rows": sum(f["rows"] for f in mine),
+                "bytes": sum(f["bytes"] for f in mine),
+            }
+    manifest["tables"] = totals
+    atomic_write(root / MANIFEST, json.dumps(manifest, indent=2) + "\n")

@@ -57,19 +57,10 @@ def export_event_log(output_dir: str, formats: tuple[str, ...] | None = None) ->
     For runs made with ``document_flows.ocel.enabled: false`` (the large presets) or to rebuild
     the log. Raises ConfigError when the directory holds no complete run with document flows.
     """
-    import json
-
     from datasynth.config.errors import ConfigError
-    from datasynth.runtime.output import MANIFEST, atomic_write
+    from datasynth.runtime.output import finished_run, replace_in_manifest
 
-    root = Path(output_dir).expanduser().resolve()
-    manifest_path = root / MANIFEST
-    if not manifest_path.is_file():
-        raise ConfigError(
-            [f"output_dir: {str(root)!r} holds no complete datasynth run (no {MANIFEST})"]
-        )
-    manifest = json.loads(manifest_path.read_text())
-    config = DatasynthConfig.model_validate(manifest["config"])
+    root, manifest, config = finished_run(output_dir)
     if not config.document_flows.enabled:
         raise ConfigError(
             [
@@ -87,14 +78,5 @@ def export_event_log(output_dir: str, formats: tuple[str, ...] | None = None) ->
     # a form not chosen this time must not linger next to the new log
     for form in {"json", "sqlite"} - set(ocel.formats):
         (root / "process_mining" / f"ocel.{form}").unlink(missing_ok=True)
-    files = [f for f in manifest["files"] if f["table"] != "ocel"] + result["files"]
-    manifest["files"] = sorted(files, key=lambda f: f["path"])
-    tables = {k: v for k, v in manifest["tables"].items() if k != "ocel"}
-    tables["ocel"] = {
-        "files": len(result["files"]),
-        "rows": sum(f["rows"] for f in result["files"]),
-        "bytes": sum(f["bytes"] for f in result["files"]),
-    }
-    manifest["tables"] = tables
-    atomic_write(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    replace_in_manifest(root, manifest, ("ocel",), result["files"])
     return result
