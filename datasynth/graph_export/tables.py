@@ -14,7 +14,6 @@ them. Ids and order depend only on the files read, so every scheduler writes the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,25 +236,6 @@ def journal_part(
     if "approval" in graphs:
         edges[APPROVAL] = _approval_sums(head, total_minor, is_anomaly)
     return Part(nodes, edges)
-
-
-ENTRY_SCHEMA_FIELDS = (
-    "id",
-    "company_code",
-    "posting_date",
-    "document_date",
-    "document_type",
-    "source",
-    "business_process",
-    "created_by",
-    "approved_by",
-    "total_amount",
-    "currency",
-    "line_count",
-    "is_anomaly",
-    "is_fraud",
-    "anomaly_type",
-)
 
 
 def _entry_nodes(
@@ -914,6 +894,3 @@ def _fictitious_vendors(labels: pa.Table | None) -> pa.Array:
 
 def feature_columns(table: pa.Table) -> list[str]:
     return [c for c in table.column_names if c.startswith("f_")]
-
-
-Builder = Callable[..., Part]
