@@ -596,27 +596,19 @@ def _balance_checks(
         sub_side = minor_from_decimal(recon["subledger_balance"].combine_chunks())
         bad = int((ledger_side != sub_side).sum())
         if tb is not None and tb.num_rows:
-            closing = {
-                (c, y, p, a): v
-                for c, y, p, a, v in zip(
-                    frame["company"],
-                    frame["year"],
-                    frame["period"],
-                    frame["account"],
-                    frame["closing"],
-                    strict=True,
-                )
-            }
-            keys_r = zip(
-                recon["company_code"].to_pylist(),
-                recon["fiscal_year"].to_pylist(),
-                recon["fiscal_period"].to_pylist(),
-                recon["gl_account"].to_pylist(),
-                strict=True,
-            )
-            bad += sum(
-                closing.get(k, 0) != v for k, v in zip(keys_r, ledger_side.tolist(), strict=True)
-            )
+            import pandas as pd
+
+            keys = ["company", "year", "period", "account"]
+            sides = pd.DataFrame(
+                {
+                    "company": strings(recon["company_code"]).to_numpy(zero_copy_only=False),
+                    "year": recon["fiscal_year"].to_numpy(),
+                    "period": recon["fiscal_period"].to_numpy(),
+                    "account": strings(recon["gl_account"]).to_numpy(zero_copy_only=False),
+                    "ledger": ledger_side,
+                }
+            ).merge(frame[[*keys, "closing"]], how="left", on=keys)
+            bad += int((sides["closing"].fillna(0) != sides["ledger"]).sum())
         kinds = sorted(set(pc.unique(recon["subledger"]).to_pylist()))
         out.append(
             _check(

@@ -108,17 +108,10 @@ def measure_block(config: DatasynthConfig, root: str, stem: str, *_after: Any) -
 
 
 def _trial_balances(config: DatasynthConfig, root: Path) -> pa.Table | None:
-    import pyarrow.parquet as pq
-
     from datasynth.generators.balances import TRIAL_BALANCE_SCHEMA
-    from datasynth.sinks.files import read_table
 
     path = root / "balances" / f"trial_balances{_suffix(config)}"
-    if not path.is_file():
-        return None
-    if config.output.format == "parquet":
-        return pq.read_table(path)
-    return read_table(path, TRIAL_BALANCE_SCHEMA, config.output.format)
+    return _optional(path, TRIAL_BALANCE_SCHEMA, config.output.format)
 
 
 def write_report(config: DatasynthConfig, root: str, *parts: Stats) -> dict[str, Any]:
@@ -178,17 +171,10 @@ def write_report(config: DatasynthConfig, root: str, *parts: Stats) -> dict[str,
 
 
 def _reconciliation(config: DatasynthConfig, root: Path) -> pa.Table | None:
-    import pyarrow.parquet as pq
+    from datasynth.runtime.subledgers import RECONCILIATION_SCHEMA
 
     path = root / "subledgers" / f"reconciliation{_suffix(config)}"
-    if not path.is_file():
-        return None
-    if config.output.format == "parquet":
-        return pq.read_table(path)
-    from datasynth.runtime.subledgers import RECONCILIATION_SCHEMA
-    from datasynth.sinks.files import read_table
-
-    return read_table(path, RECONCILIATION_SCHEMA, config.output.format)
+    return _optional(path, RECONCILIATION_SCHEMA, config.output.format)
 
 
 def add_stage(
