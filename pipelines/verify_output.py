@@ -271,7 +271,8 @@ def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list
             f"-sum(quantity) filter (where quantity < 0) i from {je} "
             "where material_id is not null group by all), "
             f"s as (select company_code, fiscal_year, fiscal_period, gl_account, material_id, "
-            f"receipt_quantity + production_quantity r, issue_quantity i from {inv}) "
+            f"receipt_quantity + production_quantity r, issue_quantity + consumption_quantity i "
+            f"from {inv}) "
             "select 1 from l full join s using (company_code, fiscal_year, fiscal_period, "
             "gl_account, material_id) where coalesce(l.r, 0) <> coalesce(s.r, 0) "
             "or coalesce(l.i, 0) <> coalesce(s.i, 0)"
@@ -279,8 +280,8 @@ def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list
         checks["inventory: positions that go negative or do not roll forward"] = (
             f"select 1 from {inv} where closing_quantity < 0 or (closing_quantity = 0 and "
             "closing_value <> 0) or closing_quantity <> opening_quantity + receipt_quantity + "
-            "production_quantity - issue_quantity or closing_value <> opening_value + "
-            "receipt_value + production_value - issue_value"
+            "production_quantity - issue_quantity - consumption_quantity or closing_value <> "
+            "opening_value + receipt_value + production_value - issue_value - consumption_value"
         )
         checks["inventory: lines on inventory accounts without a material"] = (
             f"select 1 from {je} where material_id is null and gl_account in (select "

@@ -711,6 +711,10 @@ class DocumentFlowsConfig(_Strict):
     """
 
     enabled: bool = True
+    #: each company's price level (materials, credit limits, fixed assets) is set so that the
+    #: expected operating result is this share of the expected revenue, given the standalone
+    #: ledger's expenses; null keeps the materials' base prices (docs/generation.md#economics)
+    operating_margin: float | None = Field(default=0.08, ge=-0.5, le=0.5)
     p2p: ProcureToPayConfig = ProcureToPayConfig()
     o2c: OrderToCashConfig = OrderToCashConfig()
     ocel: OcelConfig = OcelConfig()
@@ -721,8 +725,9 @@ class OpeningBalancesConfig(_Strict):
     capital structure, booked as one balanced entry before the first generated period."""
 
     enabled: bool = True
-    #: total assets per company in the group currency (scaled to the company's currency)
-    total_assets: float = Field(default=10_000_000.0, gt=0.0, le=1e14)
+    #: total assets per company in the group currency (scaled to the company's currency);
+    #: null: the company's expected annual revenue divided by its industry's asset turnover
+    total_assets: float | None = Field(default=None, gt=0.0, le=1e14)
     #: total assets vary by up to this share either way, per company
     variation: float = Field(default=0.05, ge=0.0, lt=1.0)
 

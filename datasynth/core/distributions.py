@@ -121,6 +121,36 @@ def amounts_minor(
     return out
 
 
+#: spread of the ranking that deals typical amounts to entries (see couple_amounts)
+COUPLING_NOISE = 1.0
+
+
+def couple_amounts(
+    rng: np.random.Generator,
+    amounts: np.ndarray,
+    larger_side: np.ndarray,
+    log_size: np.ndarray,
+    groups: np.ndarray,
+) -> np.ndarray:
+    """The same ``amounts``, dealt so that entries of larger kinds and with fewer lines get
+    the larger ones.
+
+    An entry's total is its typical line amount times the lines on its larger side. Drawn
+    independently, a payroll run of 500 lines or a travel claim would now and then take an
+    amount from the log-normal's far tail and post more than a month of revenue. Entries are
+    ranked by ``log_size - log(lines) + noise`` (``log_size``: the posting template's relative
+    size: payments, transfers and reclassifications large, travel and bank charges small)
+    and take the amounts in the same order, within each group (Benford and plain draws
+    apart): the amounts themselves, and so their distribution, do not change.
+    """
+    score = log_size - np.log(larger_side) + COUPLING_NOISE * rng.standard_normal(amounts.size)
+    by_score = np.lexsort((score, groups))
+    by_amount = np.lexsort((amounts, groups))
+    out = np.empty_like(amounts)
+    out[by_score] = amounts[by_amount]
+    return out
+
+
 def seconds_of_day(
     rng: np.random.Generator, automated: np.ndarray, config: WorkingHoursConfig
 ) -> np.ndarray:

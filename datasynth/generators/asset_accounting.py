@@ -213,7 +213,7 @@ def asset_register(config: DatasynthConfig, master: Master, company_index: int) 
     table = generate_fixed_assets(
         config,
         company_index,
-        company.amount_scale,
+        company.value_scale,
         company.amount_unit,
         company.vendor_cdf,
         company.cost_centers,

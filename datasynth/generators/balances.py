@@ -23,7 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasynth.config.models import DatasynthConfig
-from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
+from datasynth.core.money import (
+    AMOUNT_TYPE,
+    MAX_MINOR_UNITS,
+    decimal_from_minor,
+    minor_from_decimal,
+)
 from datasynth.core.reference import load
 from datasynth.core.seeding import stream
 from datasynth.generators.asset_accounting import asset_register, opening_register_balances
@@ -79,6 +84,8 @@ TRIAL_BALANCE_SCHEMA = pa.schema(
         pa.field("line_count", pa.int64(), nullable=False),
     ]
 )
+#: total assets (group currency) of a company without sales when total_assets is null
+DEFAULT_TOTAL_ASSETS = 10_000_000.0
 _SUM_KEYS = ["company_code", "fiscal_year", "fiscal_period", "gl_account"]
 _SHORT_TERM_SUBTYPES = frozenset({"short_term_debt"})
 
@@ -116,7 +123,8 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
     """Signed opening balance (minor units, debit positive) per account of one company.
 
     Total assets are ``balances.opening.total_assets`` (group currency, scaled to the
-    company's currency) varied by up to ``balances.opening.variation`` either way; with asset
+    company's currency) or, when that is null, the company's expected annual revenue divided by
+    its industry's asset turnover (10,000,000 without sales), varied by up to ``balances.opening.variation`` either way; with asset
     accounting the fixed-asset and software accounts hold the register's opening values
     instead, and retained earnings take the difference. With ``balances.opening.enabled``
     false only the register's accounts (and retained earnings against them) open.
@@ -129,7 +137,20 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
     rng = stream(config.global_.seed, "opening_balances", company.code)
     unit = company.amount_unit
     scale = 1.0 + o.variation * (2.0 * rng.random() - 1.0)
-    total = round(o.total_assets * company.amount_scale * scale * 100 / unit) * unit
+    if o.total_assets is not None:
+        base = o.total_assets * company.amount_scale * 100
+    elif company.annual_revenue > 0:
+        # revenue over total assets is the industry's asset turnover
+        base = company.annual_revenue / profile["asset_turnover"]
+    else:
+        base = DEFAULT_TOTAL_ASSETS * company.amount_scale * 100
+    total = round(base * scale / unit) * unit
+    if total > MAX_MINOR_UNITS:
+        raise ValueError(
+            f"balances.opening.total_assets: {base * scale / 100:,.0f} {company.currency} for "
+            f"company {company.code} is more than an amount can hold "
+            f"({MAX_MINOR_UNITS / 100:,.0f}); set a smaller total_assets"
+        )
     current = round(total * profile["current_share"] / unit) * unit
     shares = {
         **{k: current * v for k, v in profile["current"].items()},

@@ -10,7 +10,11 @@ Every journal line on an inventory account names the material it moves and the q
 * **Production and replenishment receipts**: the flows sell finished goods that nothing
   produces, so when a period would issue more than the position holds, a receipt at standard
   cost on the period's first day brings in the shortfall plus 10% of the period's issues
-  (``Dr`` inventory, ``Cr`` 500200 inventory adjustments: production absorbed). Stock never
+  (``Dr`` inventory). The same entry **consumes materials nobody sells** (raw materials,
+  supplies): the same share of every such position's free stock, at the period's average
+  cost, for up to 60% of what was produced (``Cr`` inventory, with the material and a negative
+  quantity); the rest of the produced value is conversion cost absorbed (``Cr`` 500200), so
+  purchased materials reach the income statement when production uses them. Stock never
   goes negative at a period end.
 * **Valuation** at weighted average cost per period (IAS 2.27, periodic basis): the period's
   average is (opening value + receipts) / (opening quantity + receipt quantity), issues are
@@ -66,6 +70,8 @@ POSITION_SCHEMA = pa.schema(
         pa.field("receipt_value", AMOUNT_TYPE, nullable=False),
         pa.field("production_quantity", pa.int64(), nullable=False),
         pa.field("production_value", AMOUNT_TYPE, nullable=False),
+        pa.field("consumption_quantity", pa.int64(), nullable=False),
+        pa.field("consumption_value", AMOUNT_TYPE, nullable=False),
         pa.field("issue_quantity", pa.int64(), nullable=False),
         pa.field("issue_value_posted", AMOUNT_TYPE, nullable=False),
         pa.field("issue_value", AMOUNT_TYPE, nullable=False),
@@ -81,6 +87,9 @@ PRODUCTION_ACCOUNT = "500200"
 PRICE_DIFFERENCE_ACCOUNT = "500100"
 #: a production receipt brings in the shortfall plus this share of the period's issues
 SAFETY_SHARE = 0.10
+#: production consumes materials nobody sells (raw materials, supplies) for up to this share of
+#: what it produces at standard cost; the rest is conversion cost absorbed (500200)
+MATERIAL_SHARE = 0.60
 _KEYS = ["company_code", "fiscal_year", "fiscal_period", "gl_account", "material_id"]
 _CODE = 10**7
 _EPOCH = dt.date(1970, 1, 1)
@@ -234,6 +243,10 @@ def value_inventory(
         accounts = np.asarray(master.chart.numbers, dtype=object)[keys // _CODE]
         unit_cost = cost[material]
         unit = company.amount_unit
+        # materials the company never sells are what production consumes
+        raw = np.zeros(n, dtype=bool)
+        if master.flows is not None:
+            raw = master.flows[ci].material_price[material] == 0
         columns: dict[str, list[np.ndarray]] = {c: [] for c in POSITION_SCHEMA.names}
         entry_lines: dict[str, dict[str, list[np.ndarray]]] = {
             kind: {"row": [], "period": [], "signed": [], "quantity": []} for kind in ("WE", "MR")
@@ -247,6 +260,19 @@ def value_inventory(
             pv = produce * unit_cost
             available = available + produce
             value = v + rv + pv
+            with np.errstate(divide="ignore", invalid="ignore"):
+                average = np.where(available > 0, value / np.maximum(available, 1), 0.0)
+            # production consumes the same share of every unsold material's free stock, for
+            # up to MATERIAL_SHARE of what it brought in
+            free = np.where(raw & (produce == 0), np.maximum(available - iq, 0), 0)
+            free_value = float((free * average).sum())
+            share = min(1.0, MATERIAL_SHARE * float(pv.sum()) / free_value) if free_value else 0.0
+            consume = np.floor(free * share).astype(np.int64)
+            consumed = np.where(
+                (consume == available) & (consume > 0),
+                value,
+                np.rint(consume * average / unit).astype(np.int64) * unit,
+            )
             emptied = (available == iq) & (iq > 0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 at_average = (
@@ -257,21 +283,40 @@ def value_inventory(
                 )
             at_average = np.where(emptied, value, np.where(iq > 0, at_average, 0))
             revaluation = iv - at_average
-            closing_q = available - iq
-            closing_v = value - at_average
+            closing_q = available - iq - consume
+            closing_v = value - at_average - consumed
             # entry lines: one per position, then the contra line (row -1)
+            made, used = np.flatnonzero(produce > 0), np.flatnonzero(consume > 0)
             for kind, rows, amounts, quantities in (
-                ("WE", np.flatnonzero(produce > 0), pv, produce),
-                ("MR", np.flatnonzero(revaluation != 0), revaluation, np.zeros_like(produce)),
+                (
+                    "WE",
+                    np.concatenate([made, used]),
+                    np.concatenate([pv[made], -consumed[used]]),
+                    np.concatenate([produce[made], -consume[used]]),
+                ),
+                (
+                    "MR",
+                    np.flatnonzero(revaluation != 0),
+                    revaluation[revaluation != 0],
+                    np.zeros(int((revaluation != 0).sum()), np.int64),
+                ),
             ):
                 if rows.size == 0:
                     continue
                 lines = entry_lines[kind]
                 lines["row"] += [rows, np.array([-1])]
                 lines["period"].append(np.full(rows.size + 1, k))
-                lines["signed"] += [amounts[rows], np.array([-int(amounts[rows].sum())])]
-                lines["quantity"] += [quantities[rows], np.array([0])]
-            show = (q != 0) | (v != 0) | (rq != 0) | (iq != 0) | (produce != 0) | (closing_q != 0)
+                lines["signed"] += [amounts, np.array([-int(amounts.sum())])]
+                lines["quantity"] += [quantities, np.array([0])]
+            show = (
+                (q != 0)
+                | (v != 0)
+                | (rq != 0)
+                | (iq != 0)
+                | (produce != 0)
+                | (consume != 0)
+                | (closing_q != 0)
+            )
             with np.errstate(divide="ignore", invalid="ignore"):
                 average = np.where(closing_q > 0, closing_v / np.maximum(closing_q, 1) / 100.0, 0.0)
             for name, values in (
@@ -281,6 +326,8 @@ def value_inventory(
                 ("receipt_value", rv),
                 ("production_quantity", produce),
                 ("production_value", pv),
+                ("consumption_quantity", consume),
+                ("consumption_value", consumed),
                 ("issue_quantity", iq),
                 ("issue_value_posted", iv),
                 ("issue_value", at_average),

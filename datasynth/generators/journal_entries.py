@@ -204,10 +204,18 @@ def generate_direct_entries(
         exempt = np.array([s in t.benford.exempt_sources for s in SOURCES])
         benford = ~exempt[source]
     # the drawn amount is the size of a typical line: an entry of many lines (a payroll run, an
-    # allocation) carries a proportionally larger total, so no line shrinks to a few cents
+    # allocation) carries a proportionally larger total, so no line shrinks to a few cents;
+    # the block's amounts are then dealt to its entries by template size and line count
     unit = company.amount_unit
     per_line = dist.amounts_minor(rng, n, t.amounts, benford, company.amount_scale, unit)
     larger_side = np.maximum(debits, lines - debits)
+    per_line = dist.couple_amounts(
+        stream(*key, "amount_ranks"),
+        per_line,
+        larger_side,
+        posting.template_log_size[template],
+        benford,
+    )
     # a weak currency times the largest amounts times thousands of lines could pass
     # decimal128(18, 2); such lines are capped at what still fits
     per_line = np.minimum(per_line, (MAX_MINOR_UNITS // larger_side) // unit * unit)

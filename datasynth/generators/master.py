@@ -7,7 +7,7 @@ any worker can rebuild it and get the same result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,10 +24,12 @@ from datasynth.core.distributions import GroupedCategorical
 from datasynth.core.money import minor_from_decimal
 from datasynth.core.reference import load
 from datasynth.core.seeding import stream
+from datasynth.generators import economics
 from datasynth.generators.chart_of_accounts import ChartOfAccounts, build_chart_of_accounts
 from datasynth.generators.employees import generate_employees
 from datasynth.generators.flows import FlowCompany, build_flow_company
 from datasynth.generators.materials import generate_fixed_assets, generate_materials
+from datasynth.generators.order_to_cash import expected_credit_failures, expected_passing_net
 from datasynth.generators.partners import (
     activity_cdf,
     fictitious_vendors,
@@ -139,6 +141,15 @@ class CompanyMaster:
     #: the first rows of vendors and customers are the other group companies
     group_vendors: int
     group_customers: int
+    #: the size of the business: a factor on materials' costs and prices, credit limits and
+    #: fixed assets (economics.price_level); amounts of those are ``value_scale`` x base
+    price_level: float = 1.0
+    #: expected revenue per year (hundredths of the company's currency); 0 without sales
+    annual_revenue: float = 0.0
+
+    @property
+    def value_scale(self) -> float:
+        return self.amount_scale * self.price_level
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,12 @@ class PostingModel:
     accounts: GroupedCategorical
     account_lookup: np.ndarray
     account_offsets: np.ndarray
+    #: the weights behind ``templates`` (per process) and ``accounts`` (per group, summing to 1)
+    process_weights: tuple[list[float], ...]
+    side_weights: tuple[np.ndarray, ...]
+    #: log of each template's relative size: entries of larger templates take the larger
+    #: drawn amounts (distributions.couple_amounts)
+    template_log_size: np.ndarray
 
     @property
     def groups(self) -> int:
@@ -199,9 +216,11 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
     names: list[str] = []
     document_types: list[str] = []
     flow_documents: list[str] = []
+    sizes: list[float] = []
     per_process: list[list[float]] = []
     offsets: list[int] = []
     side_groups: list[list[float]] = []
+    side_weights: list[np.ndarray] = []
     choices: list[np.ndarray] = []
     for process in BUSINESS_PROCESSES:
         offsets.append(len(names))
@@ -210,6 +229,7 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
             names.append(f"{process}: {template['name']}")
             document_types.append(template["document_type"])
             flow_documents.append(template.get("flow_document", ""))
+            sizes.append(float(template.get("size", 1.0)))
             for side in ("debit", "credit"):
                 accounts: list[int] = []
                 weights: list[float] = []
@@ -223,6 +243,7 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
                     accounts.extend(family)
                     weights.extend((share * rank / rank.sum()).tolist())
                 side_groups.append(weights)
+                side_weights.append(np.asarray(weights) / sum(weights))
                 choices.append(np.asarray(accounts, dtype=np.int32))
     return PostingModel(
         template_names=tuple(names),
@@ -233,6 +254,9 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
         accounts=GroupedCategorical(side_groups),
         account_lookup=np.concatenate(choices),
         account_offsets=_offsets([c.size for c in choices]),
+        process_weights=tuple(per_process),
+        side_weights=tuple(side_weights),
+        template_log_size=np.log(np.asarray(sizes, dtype=np.float64)),
     )
 
 
@@ -392,24 +416,18 @@ def build_master(config: DatasynthConfig) -> Master:
         "cost_centers": pa.Table.from_pylist(cc_rows, schema=COST_CENTER_SCHEMA),
         "profit_centers": _profit_centers(g.industry, [c.code for c in config.companies]),
     }
+    posting = build_posting_model(chart)
     flows = None
     if config.document_flows.enabled:
-        flows = tuple(
-            build_flow_company(
-                company.country,
-                c.vendor_cdf,
-                c.customer_cdf,
-                generate_vendors(config, i, chart.account("ap")),
-                generate_customers(config, i, chart.account("ar"), c.amount_scale),
-                generate_materials(config, i, c.amount_scale, c.amount_unit, c.vendor_cdf),
-            )
-            for i, (company, c) in enumerate(zip(config.companies, companies, strict=True))
-        )
+        companies = [
+            _with_price_level(config, chart, posting, i, c) for i, c in enumerate(companies)
+        ]
+        flows = tuple(_flow_company(config, chart, i, c) for i, c in enumerate(companies))
     material_costs = None
     if config.balances.enabled:
         material_costs = tuple(
             minor_from_decimal(
-                generate_materials(config, i, c.amount_scale, c.amount_unit, c.vendor_cdf)[
+                generate_materials(config, i, c.value_scale, c.amount_unit, c.vendor_cdf)[
                     "standard_cost"
                 ]
             )
@@ -417,12 +435,76 @@ def build_master(config: DatasynthConfig) -> Master:
         )
     return Master(
         chart=chart,
-        posting=build_posting_model(chart),
+        posting=posting,
         companies=tuple(companies),
         tables=tables,
         flows=flows,
         material_costs=material_costs,
     )
+
+
+def _flow_company(
+    config: DatasynthConfig, chart: ChartOfAccounts, i: int, c: CompanyMaster
+) -> FlowCompany:
+    return build_flow_company(
+        config.companies[i].country,
+        c.vendor_cdf,
+        c.customer_cdf,
+        generate_vendors(config, i, chart.account("ap")),
+        generate_customers(config, i, chart.account("ar"), c.value_scale),
+        generate_materials(config, i, c.value_scale, c.amount_unit, c.vendor_cdf),
+    )
+
+
+def _with_price_level(
+    config: DatasynthConfig,
+    chart: ChartOfAccounts,
+    posting: PostingModel,
+    i: int,
+    c: CompanyMaster,
+) -> CompanyMaster:
+    """The company with its price level and expected annual revenue (docs: economics)."""
+    fc = _flow_company(config, chart, i, c)
+    process = np.array([name.split(":")[0] for name in posting.template_names])
+    replaced = posting.flow_templates.copy()
+    if not fc.can_purchase:
+        replaced &= process != "P2P"
+    if not fc.can_sell:
+        replaced &= process != "O2C"
+    if config.balances.asset_accounting:
+        replaced |= process == "A2R"
+    failures = passing_net = 0.0
+    if fc.can_sell:
+        o = config.document_flows.o2c
+        failures = expected_credit_failures(
+            stream(config.global_.seed, "document_flows", c.code, "credit_failures"),
+            o,
+            fc,
+            c.amount_unit,
+        )
+        passing_net = expected_passing_net(
+            stream(config.global_.seed, "economics", c.code, "orders"), o, fc, c.amount_unit
+        )
+    yearly = float(economics.annual_entries(config)[i])
+    p = economics.template_probabilities(config, list(posting.process_weights))
+    net = economics.income_statement_net(
+        chart.numbers,
+        posting.side_weights,
+        tuple(posting.choices(g) for g in range(posting.groups)),
+    )
+    expenses = (
+        economics.standalone_expense_per_entry(
+            config, p, net, posting.template_log_size, replaced, yearly / 12
+        )
+        * c.amount_scale
+        * 100
+    )
+    revenue, purchases = economics.flow_values_per_entry(
+        config, p, replaced & posting.flow_templates, process, fc, failures, passing_net
+    )
+    margin = config.document_flows.operating_margin
+    level = 1.0 if margin is None else economics.price_level(margin, expenses, revenue, purchases)
+    return replace(c, price_level=level, annual_revenue=level * revenue * yearly)
 
 
 #: master-data tables too large to ship to every task: each is generated in its own task,
@@ -457,18 +539,18 @@ def generate_master_table(config: DatasynthConfig, master: Master, table: str) -
             ]
     elif table == "customers":
         parts = [
-            generate_customers(config, i, master.chart.account("ar"), c.amount_scale)
+            generate_customers(config, i, master.chart.account("ar"), c.value_scale)
             for i, c in enumerate(master.companies)
         ]
     elif table == "materials":
         parts = [
-            generate_materials(config, i, c.amount_scale, c.amount_unit, c.vendor_cdf)
+            generate_materials(config, i, c.value_scale, c.amount_unit, c.vendor_cdf)
             for i, c in enumerate(master.companies)
         ]
     elif table == "fixed_assets":
         parts = [
             generate_fixed_assets(
-                config, i, c.amount_scale, c.amount_unit, c.vendor_cdf, c.cost_centers
+                config, i, c.value_scale, c.amount_unit, c.vendor_cdf, c.cost_centers
             )
             for i, c in enumerate(master.companies)
         ]

@@ -214,6 +214,19 @@ def expected_credit_failures(
     return float(np.mean(np.where(over, 1.0, risk)))
 
 
+def expected_passing_net(
+    rng: np.random.Generator, c: OrderToCashConfig, fc: FlowCompany, unit: int
+) -> float:
+    """Expected net value (hundredths) per sales order started that passes its credit check:
+    large orders fail more often (over the limit), so this is less than the mean order times
+    the passing share. Estimated from 20,000 simulated orders (a fixed stream)."""
+    n = 20_000
+    customer, flow, _, _, _, net, _, gross = _orders(rng, c, fc, unit, n)
+    over, risk = _credit_risk(c, fc, customer, gross)
+    passing = np.where(over, 0.0, 1.0 - risk)
+    return float(np.mean(np.bincount(flow, net, n) * passing))
+
+
 @dataclass(frozen=True)
 class Accounts:
     """Account indices the O2C postings use (the main account of each role)."""

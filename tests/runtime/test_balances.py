@@ -151,10 +151,10 @@ def test_balance_sheet_equation_per_company_and_period(run: Path, tb: pd.DataFra
 
 
 def test_opening_balance_sheet_follows_the_industry(tmp_path: Path) -> None:
-    for industry, current_share, debt_share in (
-        ("manufacturing", 0.40, 0.40),
-        ("technology", 0.60, 0.25),
-        ("financial_services", 0.70, 0.70),
+    for industry, current_share, debt_share, turnover in (
+        ("manufacturing", 0.40, 0.40, 0.9),
+        ("technology", 0.60, 0.25, 0.7),
+        ("financial_services", 0.70, 0.70, 0.1),
     ):
         # the industry mix alone: without the register deciding the asset accounts
         config = small_config(
@@ -174,8 +174,18 @@ def test_opening_balance_sheet_follows_the_industry(tmp_path: Path) -> None:
             assert "140100" in changed
             assert sum(amounts.values()) == 0
             assets = sum(v for a, v in amounts.items() if a[0] == "1")
-            target = 10_000_000 * 100 * company.amount_scale
+            # total_assets null (default): the expected annual revenue over the asset turnover
+            assert company.annual_revenue > 0
+            target = company.annual_revenue / turnover
             assert abs(assets / target - 1) <= 0.05 + 1e-9
+            explicit = small_config(
+                tmp_path,
+                f"global.industry={industry}",
+                "balances.fixed_assets.enabled=false",
+                "balances.opening.total_assets=10000000",
+            )
+            given = sum(v for a, v in opening_amounts(explicit, master, ci).items() if a[0] == "1")
+            assert abs(given / (10_000_000 * 100 * company.amount_scale) - 1) <= 0.05 + 1e-9
             current = sum(v for a, v in amounts.items() if a[:3] in ("100", "110", "120", "130"))
             assert current / assets == pytest.approx(current_share, abs=1e-6)
             debt = -sum(v for a, v in amounts.items() if a[0] == "2")
@@ -709,6 +719,7 @@ def stock(run: Path) -> pd.DataFrame:
         "opening_value",
         "receipt_value",
         "production_value",
+        "consumption_value",
         "issue_value_posted",
         "issue_value",
         "revaluation",
@@ -742,6 +753,15 @@ def test_positions_roll_forward_and_issues_are_valued_at_the_period_average(
         + s["receipt_quantity"]
         + s["production_quantity"]
         - s["issue_quantity"]
+        - s["consumption_quantity"]
+    ).all()
+    assert (
+        s["closing_value"]
+        == s["opening_value"]
+        + s["receipt_value"]
+        + s["production_value"]
+        - s["issue_value"]
+        - s["consumption_value"]
     ).all()
     # weighted average cost of the period (IAS 2.27): everything available, over its quantity
     issued = s[(s["issue_quantity"] > 0) & (s["closing_quantity"] > 0)]
