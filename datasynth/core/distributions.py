@@ -123,6 +123,8 @@ def amounts_minor(
 
 #: spread of the ranking that deals typical amounts to entries (see couple_amounts)
 COUPLING_NOISE = 1.0
+#: weight of log(lines on the larger side) in that ranking
+COUPLING_LINES = 0.5
 
 
 def couple_amounts(
@@ -138,12 +140,16 @@ def couple_amounts(
     An entry's total is its typical line amount times the lines on its larger side. Drawn
     independently, a payroll run of 500 lines or a travel claim would now and then take an
     amount from the log-normal's far tail and post more than a month of revenue. Entries are
-    ranked by ``log_size - log(lines) + noise`` (``log_size``: the posting template's relative
-    size: payments, transfers and reclassifications large, travel and bank charges small)
+    ranked by ``log_size - COUPLING_LINES x log(lines) + noise`` (``log_size``: the posting
+    template's relative size: bank transfers and payments large, travel and bank charges small)
     and take the amounts in the same order, within each group (Benford and plain draws
     apart): the amounts themselves, and so their distribution, do not change.
     """
-    score = log_size - np.log(larger_side) + COUPLING_NOISE * rng.standard_normal(amounts.size)
+    score = (
+        log_size
+        - COUPLING_LINES * np.log(larger_side)
+        + COUPLING_NOISE * rng.standard_normal(amounts.size)
+    )
     by_score = np.lexsort((score, groups))
     by_amount = np.lexsort((amounts, groups))
     out = np.empty_like(amounts)

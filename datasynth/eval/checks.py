@@ -7,7 +7,6 @@ no anomalies) -- never a silent pass.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from datasynth.config.models import DatasynthConfig
 from datasynth.core.arrow import strings
 from datasynth.core.money import minor_from_decimal
 from datasynth.eval.fidelity import AMOUNT_EDGES, REQUIRED, Stats, benford_benchmarks
+from datasynth.generators.economics import typical_amount_cdf
 
 #: Nigrini's conformity bounds of the mean absolute deviation (first digit, second digit)
 NIGRINI = {
@@ -91,23 +91,8 @@ def expected_amount_cdf(
     ``transactions.benford.enabled`` the decade is the log-normal's and the position inside it
     log-uniform (the Benford-conformant draw), decades taken in the company's currency as the
     generator takes them."""
-    from scipy import stats
-
-    a = config.transactions.amounts
-    shift = math.log10(scale)
-    m, s = a.lognormal_mu / math.log(10) + shift, a.lognormal_sigma / math.log(10)
-    low, high = math.log10(a.min) + shift, math.log10(a.max) + shift
-    t = np.clip(edges, low, high)
-    if config.transactions.benford.enabled:
-        decade = np.floor(t)
-        below = stats.norm.cdf((decade - m) / s)
-        inside = stats.norm.cdf((decade + 1 - m) / s) - below
-        cdf = below + inside * (t - decade)
-    else:
-        cdf = stats.norm.cdf((t - m) / s)
-    cdf = np.where(edges < low, 0.0, cdf)
-    out: np.ndarray = np.where(edges >= high, 1.0, cdf)
-    return out
+    t = config.transactions
+    return typical_amount_cdf(t.amounts, t.benford.enabled, edges, scale)
 
 
 #: samples a statistical check needs before its distance means anything (below this, a

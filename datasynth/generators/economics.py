@@ -15,10 +15,10 @@ customers' credit limits and its fixed assets (the size of its business), chosen
 
     level x (revenue - purchases) - standalone expenses = margin x level x revenue
 
-with every term an expectation per journal entry drawn, computed exactly from the
-configuration and the master data (no sampling): template probabilities, line counts and the
-typical-amount distribution for the standalone side; flows per entry, items, quantities,
-prices and costs for the flows. Purchases stand in for the material cost of what is sold
+with every term an expectation per journal entry drawn, from the configuration and the master
+data: template probabilities, and mean entry totals simulated with the generator's own draws
+on a fixed stream, for the standalone side; flows per entry, items, quantities, prices,
+costs and simulated credit checks for the flows. Purchases stand in for the material cost of what is sold
 (goods bought are sold as trading goods or consumed by production). The realised margin
 varies around the target: entry amounts are heavy-tailed (a log-normal with sigma 2.5 puts
 most of the value in 1% of the entries), so a month's expenses can be a multiple of the
