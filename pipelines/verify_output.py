@@ -231,19 +231,21 @@ def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list
             "fiscal_year, fiscal_period, gl_account) where coalesce(s.v, 0) <> coalesce(t.v, 0)"
         )
         # every item of the ledger (the opening items aside, which the opening entry carries
-        # as one line per account) is listed at each period end while its lines do not net out
+        # as one line per account) is listed at each period end while its lines do not net out;
+        # an item is one account, partner and clearing reference
         checks["open items: items listed or missing against their journal lines"] = (
             f"with ends as (select distinct company_code, fiscal_year, fiscal_period, period_end "
-            f"from {tb}), l as (select company_code, gl_account, clearing_reference i, "
+            f"from {tb}), l as (select company_code, gl_account, coalesce(customer_id, "
+            "vendor_id) p, clearing_reference i, "
             f"posting_date d, debit_amount - credit_amount v from {je} "
             "where clearing_reference is not null and clearing_reference not like 'OI-%'), "
-            "c as (select e.company_code, e.fiscal_year, e.fiscal_period, l.gl_account, l.i, "
-            "sum(l.v) v from ends e join l on l.company_code = e.company_code "
+            "c as (select e.company_code, e.fiscal_year, e.fiscal_period, l.gl_account, l.p, "
+            "l.i, sum(l.v) v from ends e join l on l.company_code = e.company_code "
             "and l.d <= e.period_end group by all having sum(l.v) <> 0), "
-            f"o as (select company_code, fiscal_year, fiscal_period, gl_account, item_id i, "
-            f"balance v from {items} where item_id not like 'OI-%') "
+            f"o as (select company_code, fiscal_year, fiscal_period, gl_account, partner_id p, "
+            f"item_id i, balance v from {items} where item_id not like 'OI-%') "
             "select 1 from c full join o using (company_code, fiscal_year, fiscal_period, "
-            "gl_account, i) where coalesce(c.v, 0) <> coalesce(o.v, 0)"
+            "gl_account, p, i) where coalesce(c.v, 0) <> coalesce(o.v, 0)"
         )
         checks["open items: aging buckets that disagree with days past due"] = (
             f"select 1 from {items} where aging_bucket <> case when days_past_due <= 0 then "

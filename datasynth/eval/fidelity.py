@@ -343,9 +343,19 @@ def block_stats(
     s.put("line_count_all", np.bincount(np.minimum(sizes, 100), minlength=101))
     if standalone_block:
         # standalone entries: no line names a source document (flows and asset postings do)
+        # and none clears another entry's open item (the payments of standalone invoices)
         # (entries an anomaly changed are left out: their dates and amounts are the anomaly)
         has_source = np.bincount(owner, weights=np.asarray(sources.is_valid()), minlength=m) > 0
-        alone = ~has_source & ~flagged
+        settles = np.zeros(m, dtype=bool)
+        if "clearing_reference" in journal.column_names:
+            other = pc.fill_null(
+                pc.not_equal(
+                    strings(journal["clearing_reference"]), strings(journal["document_id"])
+                ),
+                False,
+            )
+            settles = np.bincount(owner, weights=np.asarray(other), minlength=m) > 0
+        alone = ~has_source & ~settles & ~flagged
         buckets = np.full(m, -1, dtype=np.int64)
         for b, (lo, hi) in enumerate(ctx.line_buckets):
             buckets[(sizes >= lo) & (sizes <= hi)] = b

@@ -1589,6 +1589,31 @@ def _assemble(
                 partner_ids("V", company.code, led.vendor[changed_vendor]),
             ),
         )
+        # a payment redirected to another vendor settles none of the old vendor's items: it
+        # is an item of its own (an unmatched payment, due when posted), so the open items
+        # still sum to the AP account
+        moved_item = changed_vendor & np.asarray(t["clearing_reference"].is_valid(), dtype=bool)
+        if moved_item.any():
+            moved_rows = pa.array(np.flatnonzero(moved_item))
+            t = put(
+                t,
+                "clearing_reference",
+                _scatter(
+                    t["clearing_reference"].combine_chunks(),
+                    moved_item,
+                    t["document_id"].combine_chunks().take(moved_rows),
+                ),
+            )
+            posted = led.posting_day[led.entries.line_entry][moved_item]
+            t = put(
+                t,
+                "due_date",
+                _scatter(
+                    t["due_date"].combine_chunks(),
+                    moved_item,
+                    pa.array(posted.astype(np.int32), pa.date32()),
+                ),
+            )
     t = put(t, "posting_date", day_column("posting_date", led.posting_day))
     t = put(t, "document_date", day_column("document_date", led.document_day))
     created = table["created_at"].combine_chunks().cast(pa.int64()).to_numpy()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from datasynth.config.models import BUSINESS_PROCESSES, PERSONAS, DatasynthConfig
 from datasynth.core import distributions as dist
@@ -36,6 +37,7 @@ from datasynth.generators.flows import (
 )
 from datasynth.generators.journal_entries import SCHEMA, generate_direct_entries
 from datasynth.generators.master import Master, cost_center_weights
+from datasynth.generators.open_items import settle_standalone_items
 
 JOURNAL_ENTRIES = "journal_entries"
 #: the tables under ``document_flows/``, in output order
@@ -160,6 +162,21 @@ def _ledger_and_flows(config: DatasynthConfig, master: Master, block: Block) -> 
         stop_day=day_number(stop),
     )
     f = config.document_flows
+    # the settlements of the standalone items (numbered after the standalone entries, before
+    # the flows) are receipts and payments: they stand in for drawn O2C and P2P entries as
+    # the flows do, so the process mix and the volume hold
+    direct_entries = int(np.count_nonzero(direct["line_number"].to_numpy() == 1))
+    settlements = settle_standalone_items(config, master, block, direct, direct_entries)
+    left = left.copy()
+    for process, ledger in (("O2C", "DZ"), ("P2P", "KZ")):
+        paid = pc.sum(
+            pc.and_(
+                pc.equal(settlements["line_number"], 1),
+                pc.equal(settlements["document_type"].cast(pa.string()), ledger),
+            ).cast(pa.int64())
+        ).as_py()
+        i = BUSINESS_PROCESSES.index(process)
+        left[i] = max(int(left[i]) - int(paid or 0), 0)
     rng = ctx.stream("counts")
     u = rng.random(2)
     p2p_count = int(
@@ -227,8 +244,8 @@ def _ledger_and_flows(config: DatasynthConfig, master: Master, block: Block) -> 
             humans,
         )
         postings.extend(o2c_flows.postings)
-    direct_entries = int(np.count_nonzero(direct["line_number"].to_numpy() == 1))
-    number_postings(postings, direct_entries)
+    paid = int(np.count_nonzero(settlements["line_number"].to_numpy() == 1))
+    number_postings(postings, direct_entries + paid)
     posting = master.posting
     lines = flow_journal_lines(
         ctx,
@@ -250,7 +267,7 @@ def _ledger_and_flows(config: DatasynthConfig, master: Master, block: Block) -> 
         if flows is not None:
             for name, table in flows.tables(company.user_ids).items():
                 tables[name].append(table)
-    out = {JOURNAL_ENTRIES: pa.concat_tables([direct, lines]).unify_dictionaries()}
+    out = {JOURNAL_ENTRIES: pa.concat_tables([direct, lines, settlements]).unify_dictionaries()}
     for name in FLOW_TABLES:
         parts = tables[name]
         out[name] = pa.concat_tables(parts) if parts else FLOW_SCHEMAS[name].empty_table()

@@ -7,7 +7,8 @@ control account's balance by construction, to the cent.
 * :func:`opening_items` spreads each company's opening receivables and payables over its
   customers and vendors as invoices of the 75 days before the window, and
   :func:`settle_opening_items` posts their receipts and payments inside it (most around the due
-  date; a few stay unpaid).
+  date; a few stay unpaid); :func:`settle_standalone_items` does the same for the items the
+  standalone entries of a block start (service invoices, credit memos, FX lines on AP/AR).
 * :func:`open_items` turns the AP/AR lines of one block (all lines of an item are posted by
   the block that starts it) into the items open at each period end, aged by due date.
 * :func:`aging` sums open items into the buckets ``current``, ``1-30``, ``31-60``, ``61-90``,
@@ -23,7 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasynth.config.models import DatasynthConfig
-from datasynth.core.ids import fixed_width_strings
+from datasynth.core.blocks import Block
+from datasynth.core.ids import fixed_width_strings, journal_entry_ids
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
 from datasynth.core.seeding import stream
 from datasynth.generators.flows import workday
@@ -80,6 +82,8 @@ OPENING_ITEM_DAYS = 75
 OPENING_TERMS = 30
 #: share of opening items never settled inside the window (they age on)
 OPENING_UNPAID = 0.05
+#: share of the standalone entries' items never settled (disputed, forgotten: they age on)
+STANDALONE_UNPAID = 0.03
 _EPOCH = dt.date(1970, 1, 1)
 POSTINGS = {
     "AR": Posting("DZ", "O2C: Customer payment", "automated", "O2C"),
@@ -152,29 +156,116 @@ def settle_opening_items(
     date (5 days early to 25 days late; items already overdue at the opening date within its
     first 20 days; weekends moved to Monday), a few never."""
     company = master.companies[company_index]
-    bank = master.chart.account("bank")
-    periods = company.periods
-    stops = np.array([(p.stop - _EPOCH).days for p in periods], dtype=np.int64)
-    user = first_user(company, AUTOMATED_PERSONA)
     if items.num_rows == 0:
         return SCHEMA.empty_table()
     rng = stream(config.global_.seed, "opening_settlements", company.code)
     n = items.num_rows
     due = items["due_date"].cast(pa.int32()).to_numpy().astype(np.int64)
-    first_day = (periods[0].first - _EPOCH).days
+    first_day = (company.periods[0].first - _EPOCH).days
     # overdue at the opening date: paid in the first weeks of the window
     day = workday(np.maximum(due + rng.integers(-5, 26, n), first_day + rng.integers(0, 20, n)))
-    paid = (rng.random(n) >= OPENING_UNPAID) & (day < stops[-1])
+    paid = rng.random(n) >= OPENING_UNPAID
+    suffix = pc.if_else(pc.is_valid(items["customer_id"]), "-DZ", "-KZ")
+    ids = pc.binary_join_element_wise(items["clearing_reference"], suffix, "")
+    return _payments(master, company, items, day, paid, ids)
+
+
+def settle_standalone_items(
+    config: DatasynthConfig, master: Master, block: Block, lines: pa.Table, first_row: int
+) -> pa.Table:
+    """Payments and receipts of the open items the standalone entries of ``block`` start
+    (service invoices and intercompany-free AP/AR lines: each entry's lines on one account
+    and partner are one item): around the due date (5 days early to 25 days late, never before
+    the item's posting, weekends moved to Monday), a few (:data:`STANDALONE_UNPAID`) never;
+    items due after the window stay open. Posted by the block, in whatever period the day
+    falls, like the flows' payments, and numbered like the block's entries from ``first_row``
+    (after its standalone entries, before its flows')."""
+    company = master.companies[block.company_index]
+    lines = lines.filter(pc.is_valid(lines["clearing_reference"]))
+    if lines.num_rows == 0:
+        return SCHEMA.empty_table()
+    account = lines["gl_account"]
+    if pa.types.is_dictionary(account.type):
+        account = account.cast(account.type.value_type)
+    signed = minor_from_decimal(lines["debit_amount"]) - minor_from_decimal(lines["credit_amount"])
+    items = (
+        pa.table(
+            {
+                "gl_account": account,
+                "customer_id": lines["customer_id"],
+                "vendor_id": lines["vendor_id"],
+                "clearing_reference": lines["clearing_reference"],
+                "v": pa.array(signed),
+                "u": lines["due_date"].cast(pa.int32()),
+                "d": lines["posting_date"].cast(pa.int32()),
+            }
+        )
+        .group_by(["gl_account", "customer_id", "vendor_id", "clearing_reference"])
+        .aggregate([("v", "sum"), ("u", "max"), ("d", "max")])
+        .sort_by([("clearing_reference", "ascending"), ("gl_account", "ascending")])
+    )
+    items = items.filter(pc.not_equal(items["v_sum"], 0))
+    if items.num_rows == 0:
+        return SCHEMA.empty_table()
+    n = items.num_rows
+    rng = stream(
+        config.global_.seed,
+        "standalone_settlements",
+        company.code,
+        block.fiscal_year,
+        block.fiscal_period,
+        block.block_number,
+    )
+    due = items["u_max"].to_numpy().astype(np.int64)
+    posted = items["d_max"].to_numpy().astype(np.int64)
+    day = workday(np.maximum(due + rng.integers(-5, 26, n), posted))
+    stop = (company.periods[-1].stop - _EPOCH).days
+    paid = (rng.random(n) >= STANDALONE_UNPAID) & (day < stop)
+    # paid items take the next entry numbers in order (an unpaid one's id is never used)
+    rows = first_row + np.maximum(np.cumsum(paid) - 1, 0)
+    ids = journal_entry_ids(
+        company.code, block.fiscal_year, block.fiscal_period, block.block_number, rows
+    )
+    amounts = decimal_from_minor(items["v_sum"].to_numpy())
+    zero = decimal_from_minor(np.zeros(n, dtype=np.int64))
+    table = pa.table(
+        {
+            "gl_account": items["gl_account"],
+            "customer_id": items["customer_id"],
+            "vendor_id": items["vendor_id"],
+            "clearing_reference": items["clearing_reference"],
+            "debit_amount": amounts,
+            "credit_amount": zero,
+            "due_date": pa.array(due.astype(np.int32), pa.date32()),
+        }
+    )
+    return _payments(master, company, table, day, paid, ids)
+
+
+def _payments(
+    master: Master,
+    company: CompanyMaster,
+    items: pa.Table,
+    day: np.ndarray,
+    paid: np.ndarray,
+    ids: pa.Array,
+) -> pa.Table:
+    """Two-line settlements (bank, then the item's account with its clearing reference) of
+    the ``items`` that are ``paid`` on ``day`` inside the window, entry ``ids[row]``; AR items
+    (those naming a customer) as customer receipts, the others as vendor payments."""
+    bank = master.chart.account("bank")
+    stops = np.array([(p.stop - _EPOCH).days for p in company.periods], dtype=np.int64)
+    user = first_user(company, AUTOMATED_PERSONA)
+    paid = paid & (day < stops[-1])
     signed = minor_from_decimal(items["debit_amount"]) - minor_from_decimal(items["credit_amount"])
+    due = items["due_date"].cast(pa.int32()).to_numpy().astype(np.int64)
     is_ar = pc.is_valid(items["customer_id"]).to_numpy(zero_copy_only=False)
     parts = []
     for ledger, mine in (("AR", paid & is_ar), ("AP", paid & ~is_ar)):
         rows = np.flatnonzero(mine)
         if rows.size == 0:
             continue
-        take = pa.array(rows)
         posting = POSTINGS[ledger]
-        ids = items["clearing_reference"].take(take)
         # two lines per settlement: bank, then the item's account
         line = np.repeat(rows, 2)
         first = np.tile([True, False], rows.size)
@@ -190,9 +281,7 @@ def settle_opening_items(
                 company,
                 posting,
                 user,
-                document_id=pc.binary_join_element_wise(
-                    ids, pa.scalar(f"-{posting.document_type}"), ""
-                ).take(pa.array(np.repeat(np.arange(rows.size), 2))),
+                document_id=ids.take(pa.array(line)),
                 period=np.searchsorted(stops, day[line], side="right"),
                 day=day[line],
                 account=account,

@@ -467,7 +467,10 @@ def test_grir_clears_exactly_when_quantities_match(run: Run) -> None:
     cleared = by_status["matched"] + by_status["price_mismatch"]
     assert [r for r in cleared if r[2] != 0] == []
     quantity = by_status["quantity_mismatch"] + by_status.get("price_and_quantity_mismatch", [])
-    assert [r for r in quantity if r[2] == 0] == []
+    # a quantity mismatch leaves a balance, unless its items' differences cancel (two items of
+    # one material at one price invoiced +2 and -2): the balance is the expected one above
+    assert [r for r in quantity if r[2] == 0 and r[3] != 0] == []
+    assert sum(r[2] != 0 for r in quantity) > 0.8 * len(quantity)
 
 
 # --- 7. open items ---------------------------------------------------------------------------

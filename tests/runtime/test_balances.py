@@ -825,3 +825,59 @@ def test_an_altered_stock_position_fails_the_checks(tmp_path: Path) -> None:
     bad = _verify(out)
     assert bad.returncode == 1
     assert "do not roll forward" in bad.stderr
+
+
+def test_standalone_items_are_settled_around_their_due_date(run: Path) -> None:
+    """Service invoices, credit memos and FX lines on AP/AR are items of their entry; the block
+    that posts them also posts their payment or receipt (bank against the item), 5 days
+    before to 25 after the due date, and only a few stay unpaid."""
+    lines = (
+        ds.dataset(run / "journal_entries", format="parquet", partitioning="hive")
+        .to_table(
+            filter=ds.field("clearing_reference").is_valid(),
+            columns=[
+                "document_id",
+                "document_type",
+                "posting_date",
+                "gl_account",
+                "debit_amount",
+                "credit_amount",
+                "clearing_reference",
+                "due_date",
+                "source_document_id",
+            ],
+        )
+        .to_pandas()
+    )
+    lines = lines[lines["clearing_reference"].str.startswith("JE-")]
+    lines["signed"] = cents(lines["debit_amount"]) - cents(lines["credit_amount"])
+    lines["gl_account"] = lines["gl_account"].astype(str)
+    is_settlement = lines["document_id"] != lines["clearing_reference"]
+    items = (
+        lines[~is_settlement]
+        .groupby(["clearing_reference", "gl_account"])
+        .agg(value=("signed", "sum"), due=("due_date", "max"), posted=("posting_date", "max"))
+    )
+    items = items[items["value"] != 0]
+    paid = lines[is_settlement].set_index(["clearing_reference", "gl_account"])
+    assert len(items) > 300
+    assert paid.index.is_unique
+    assert paid["source_document_id"].isna().all()
+    assert set(paid["document_type"].astype(str)) == {"DZ", "KZ"}
+    joined = items.join(paid, how="inner")
+    assert len(joined) > 0.5 * len(items)
+    # each settlement clears its item exactly, on the bank, around the due date
+    assert (joined["signed"] == -joined["value"]).all()
+    assert set(paid.index) <= set(items.index)
+    lag = (pd.to_datetime(joined["posting_date"]) - pd.to_datetime(joined["due"])).dt.days
+    assert lag.between(-5, 27).all()
+    assert (pd.to_datetime(joined["posting_date"]) >= pd.to_datetime(joined["posted"])).all()
+    # numbered like the block's entries (JE-<company>-<YYYYPP>-<11 digits>), after them
+    assert joined["document_id"].str.fullmatch(r"JE-\d{4}-\d{6}-\d{11}").all()
+    assert (joined["document_id"] > joined.index.get_level_values(0)).all()
+    # items due at least 30 days before the window end are settled unless among the 3% unpaid
+    end = pd.to_datetime(lines["posting_date"]).max()
+    old = items[pd.to_datetime(items["due"]) < end - pd.Timedelta(days=30)]
+    unpaid = old.index.difference(paid.index)
+    assert len(old) > 200
+    assert len(unpaid) < 0.08 * len(old)

@@ -83,7 +83,9 @@ def test_rates_follow_the_configuration(runs: tuple[Path, Path]) -> None:
     # typos on the text field, formats of dates, amounts and identifiers
     assert 0.012 < share["typo"]["posting_template"] < 0.025
     assert 0.035 < share["format_variation"]["posting_date"] < 0.06
-    assert 0.02 < share["format_variation"]["debit_amount"] < 0.04
+    # amounts: 3% of the cells draw a format; a variant equal to the original (a 0.00 debit, an
+    # amount under 1,000 in the plain or US form) is no change, so fewer show up
+    assert 0.015 < share["format_variation"]["debit_amount"] < 0.035
     assert 0.01 < share["format_variation"]["created_by"] < 0.025
     duplicates = (labels["issue_type"] == "duplicate").sum() / rows
     assert 0.003 < duplicates < 0.008
