@@ -46,6 +46,8 @@ from datasynth.generators.flows import FlowCompany
 #: price levels are kept inside this range (a configuration whose flows cannot carry its
 #: expenses at any sensible level gets the bound and a loss, not an overflow)
 LEVEL_RANGE = (0.01, 10_000.0)
+#: share of the standalone entries' open items never settled (disputed, forgotten: they age)
+STANDALONE_UNPAID = 0.03
 #: account classes of the income statement (first digit of the account number)
 INCOME_STATEMENT_CLASSES = ("4", "5", "6", "7", "8")
 
@@ -188,6 +190,48 @@ def price_level(margin: float, expenses: float, revenue: float, purchases: float
     return float(np.clip(expenses / room, *LEVEL_RANGE))
 
 
+def side_line_counts(config: DatasynthConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lines on the debit side, lines on the credit side) with their probabilities: the
+    line-count table (uniform within a bucket) times the debit/credit split."""
+    t = config.transactions
+    split = t.debit_credit_split
+    kinds = np.array([split.equal, split.more_debit, split.more_credit], dtype=np.float64)
+    kinds = kinds / kinds.sum()
+    out = []
+    for key, p in t.line_counts.items():
+        lo, hi = parse_line_bucket(key)
+        lines = np.arange(lo, hi + 1, dtype=np.int64)
+        larger = np.clip(np.floor(0.6 * lines + 0.5).astype(np.int64), 1, lines - 1)
+        for share, debits in zip(kinds, (lines // 2, larger, lines - larger), strict=True):
+            weight = np.full(lines.size, p * share / lines.size)
+            out.append((debits, lines - debits, weight))
+    debits, credits, weight = (np.concatenate([o[k] for o in out]) for k in range(3))
+    return debits, credits, weight
+
+
+def item_rates(
+    config: DatasynthConfig,
+    probabilities: np.ndarray,
+    replaced: np.ndarray | None,
+    side_weights: tuple[np.ndarray, ...],
+    choices: tuple[np.ndarray, ...],
+    account: int,
+) -> float:
+    """Expected open items on ``account`` (an index into the chart) per drawn entry: an
+    entry with any line on it starts one, each line drawing its account from its side."""
+    p = probabilities if replaced is None else probabilities * ~replaced
+    debits, credits, weight = side_line_counts(config)
+    total = 0.0
+    for t in np.flatnonzero(p > 0):
+        a_debit = float(side_weights[2 * t][choices[2 * t] == account].sum())
+        a_credit = float(side_weights[2 * t + 1][choices[2 * t + 1] == account].sum())
+        if a_debit == 0.0 and a_credit == 0.0:
+            continue
+        none = (1.0 - a_debit) ** debits * (1.0 - a_credit) ** credits
+        total += float(p[t]) * float((weight * (1.0 - none)).sum())
+    return total
+
+
 def _mean_items(items: dict[int, float]) -> float:
     return sum(k * p for k, p in items.items()) / max(sum(items.values()), 1e-300)
 
@@ -200,20 +244,24 @@ def flow_values_per_entry(
     fc: FlowCompany,
     credit_failures: float,
     passing_net: float,
+    settlements: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[float, float]:
     """Expected revenue and material purchases (hundredths, at the materials' current prices)
-    of the flows per entry drawn: the entries a flow stands in for, divided by the entries a
-    flow posts, times what a flow sells (``passing_net``: the net value per order started that
-    passes its credit check) or buys."""
+    of the flows per entry drawn: the entries a flow stands in for (less the settlements of
+    standalone items, ``settlements``: AR and AP per entry, which stand in for some of them),
+    divided by the entries a flow posts, times what a flow sells (``passing_net``: the net
+    value per order started that passes its credit check) or buys."""
     f = config.document_flows
     revenue = purchases = 0.0
     if fc.can_sell:
         left = float(probabilities[flow_replaced & (processes == "O2C")].sum())
+        left = max(left - settlements[0], 0.0)
         orders = left / o2c.expected_entries_per_flow(f.o2c, credit_failures)
         revenue = orders * passing_net
     if fc.can_purchase:
         assert fc.purchase_vendor_cdf is not None
         left = float(probabilities[flow_replaced & (processes == "P2P")].sum())
+        left = max(left - settlements[1], 0.0)
         orders = left / p2p.expected_entries_per_flow(f.p2p)
         activity = np.diff(np.concatenate([[0.0], fc.purchase_vendor_cdf]))
         supplied = np.flatnonzero(fc.vendor_material_sizes > 0)

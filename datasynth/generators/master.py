@@ -487,11 +487,8 @@ def _with_price_level(
         )
     yearly = float(economics.annual_entries(config)[i])
     p = economics.template_probabilities(config, list(posting.process_weights))
-    net = economics.income_statement_net(
-        chart.numbers,
-        posting.side_weights,
-        tuple(posting.choices(g) for g in range(posting.groups)),
-    )
+    choices = tuple(posting.choices(g) for g in range(posting.groups))
+    net = economics.income_statement_net(chart.numbers, posting.side_weights, choices)
     expenses = (
         economics.standalone_expense_per_entry(
             config, p, net, posting.template_log_size, replaced, yearly / 12
@@ -499,8 +496,29 @@ def _with_price_level(
         * c.amount_scale
         * 100
     )
+    # settlements of the standalone entries' items stand in for some flow entries
+    paid = 1.0 - economics.STANDALONE_UNPAID
+    settlements = tuple(
+        paid
+        * economics.item_rates(
+            config,
+            p,
+            replaced,
+            posting.side_weights,
+            choices,
+            chart.numbers.index(chart.account(role)),
+        )
+        for role in ("ar", "ap")
+    )
     revenue, purchases = economics.flow_values_per_entry(
-        config, p, replaced & posting.flow_templates, process, fc, failures, passing_net
+        config,
+        p,
+        replaced & posting.flow_templates,
+        process,
+        fc,
+        failures,
+        passing_net,
+        (settlements[0], settlements[1]),
     )
     margin = config.document_flows.operating_margin
     level = 1.0 if margin is None else economics.price_level(margin, expenses, revenue, purchases)

@@ -28,6 +28,7 @@ from datasynth.core.blocks import Block
 from datasynth.core.ids import fixed_width_strings, journal_entry_ids
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
 from datasynth.core.seeding import stream
+from datasynth.generators.economics import STANDALONE_UNPAID
 from datasynth.generators.flows import workday
 from datasynth.generators.journal_entries import SCHEMA
 from datasynth.generators.ledger_lines import Posting, bulk_entries, first_user
@@ -82,8 +83,6 @@ OPENING_ITEM_DAYS = 75
 OPENING_TERMS = 30
 #: share of opening items never settled inside the window (they age on)
 OPENING_UNPAID = 0.05
-#: share of the standalone entries' items never settled (disputed, forgotten: they age on)
-STANDALONE_UNPAID = 0.03
 _EPOCH = dt.date(1970, 1, 1)
 POSTINGS = {
     "AR": Posting("DZ", "O2C: Customer payment", "automated", "O2C"),

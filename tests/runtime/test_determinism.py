@@ -150,4 +150,4 @@ def test_golden_block_checksum() -> None:
 
 
 GOLDEN_ROWS = 273
-GOLDEN_SHA256 = "9e32758db45bfaa92db1c41715fc9fc7fac45a891f0fa06315330c3bca390f5e"
+GOLDEN_SHA256 = "379c33d37aa178fa826b91afea9e2b9890d16f071beaf45ab909ffb981d212bf"
