@@ -36,7 +36,7 @@ from datasynth.generators.flows import (
     number_postings,
 )
 from datasynth.generators.journal_entries import SCHEMA, generate_direct_entries
-from datasynth.generators.master import Master, cost_center_weights
+from datasynth.generators.master import Master, cost_center_weights, replaced_mask
 from datasynth.generators.open_items import settle_standalone_items
 
 JOURNAL_ENTRIES = "journal_entries"
@@ -89,18 +89,8 @@ def replaced_templates(
     """Templates whose entries come from flows in this company, or from asset accounting
     (every A2R template: acquisitions, depreciation and disposals follow the register).
     None when neither replaces anything."""
-    posting = master.posting
-    process = np.array([name.split(":")[0] for name in posting.template_names])
-    mask = np.zeros(len(posting.template_names), dtype=bool)
-    if master.flows is not None:
-        fc = master.flows[company_index]
-        mask |= posting.flow_templates
-        if not fc.can_purchase:
-            mask &= process != "P2P"
-        if not fc.can_sell:
-            mask &= process != "O2C"
-    if config.balances.asset_accounting:
-        mask |= process == "A2R"
+    fc = master.flows[company_index] if master.flows is not None else None
+    mask = replaced_mask(config, master.posting, fc)
     return mask if mask.any() else None
 
 

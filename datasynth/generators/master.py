@@ -456,6 +456,29 @@ def _flow_company(
     )
 
 
+def template_processes(posting: PostingModel) -> np.ndarray:
+    """The business process of each template ("O2C", "P2P", ...)."""
+    return np.array([name.split(":")[0] for name in posting.template_names])
+
+
+def replaced_mask(
+    config: DatasynthConfig, posting: PostingModel, fc: FlowCompany | None
+) -> np.ndarray:
+    """Templates whose entries come from a company's flows (``fc``; None without flows) or
+    from asset accounting (every A2R template follows the register)."""
+    process = template_processes(posting)
+    mask = np.zeros(len(posting.template_names), dtype=bool)
+    if fc is not None:
+        mask |= posting.flow_templates
+        if not fc.can_purchase:
+            mask &= process != "P2P"
+        if not fc.can_sell:
+            mask &= process != "O2C"
+    if config.balances.asset_accounting:
+        mask |= process == "A2R"
+    return mask
+
+
 def _with_price_level(
     config: DatasynthConfig,
     chart: ChartOfAccounts,
@@ -465,14 +488,8 @@ def _with_price_level(
 ) -> CompanyMaster:
     """The company with its price level and expected annual revenue (docs: economics)."""
     fc = _flow_company(config, chart, i, c)
-    process = np.array([name.split(":")[0] for name in posting.template_names])
-    replaced = posting.flow_templates.copy()
-    if not fc.can_purchase:
-        replaced &= process != "P2P"
-    if not fc.can_sell:
-        replaced &= process != "O2C"
-    if config.balances.asset_accounting:
-        replaced |= process == "A2R"
+    process = template_processes(posting)
+    replaced = replaced_mask(config, posting, fc)
     failures = passing_net = 0.0
     if fc.can_sell:
         o = config.document_flows.o2c
