@@ -173,8 +173,8 @@ def settle_standalone_items(
     config: DatasynthConfig, master: Master, block: Block, lines: pa.Table, first_row: int
 ) -> pa.Table:
     """Payments and receipts of the open items the standalone entries of ``block`` start
-    (service invoices and intercompany-free AP/AR lines: each entry's lines on one account
-    and partner are one item): around the due date (5 days early to 25 days late, never before
+    (service invoices, credit memos, FX lines on AP/AR: each entry's lines on one account and
+    partner are one item): around the due date (5 days early to 25 days late, never before
     the item's posting, weekends moved to Monday), a few (:data:`STANDALONE_UNPAID`) never;
     items due after the window stay open. Posted by the block, in whatever period the day
     falls, like the flows' payments, and numbered like the block's entries from ``first_row``
