@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from datasynth.config.models import DatasynthConfig
 from datasynth.core import vocab
+from datasynth.core.arrow import strings
 from datasynth.core.ids import fixed_width_strings
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
 from datasynth.core.seeding import stream
@@ -103,9 +104,7 @@ def inventory_sums(
     lines = lines.filter(pc.is_valid(lines["material_id"]))
     if lines.num_rows == 0:
         return SUMS_SCHEMA.empty_table()
-    account = lines["gl_account"]
-    if pa.types.is_dictionary(account.type):
-        account = account.cast(account.type.value_type)
+    account = strings(lines["gl_account"])
     qty = lines["quantity"].to_numpy(zero_copy_only=False).astype(np.int64)
     value = minor_from_decimal(lines["debit_amount"]) - minor_from_decimal(lines["credit_amount"])
     receipt = value > 0

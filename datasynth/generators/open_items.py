@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasynth.config.models import DatasynthConfig
+from datasynth.core.arrow import strings
 from datasynth.core.blocks import Block
 from datasynth.core.ids import fixed_width_strings, journal_entry_ids
 from datasynth.core.money import AMOUNT_TYPE, decimal_from_minor, minor_from_decimal
@@ -183,9 +184,7 @@ def settle_standalone_items(
     lines = lines.filter(pc.is_valid(lines["clearing_reference"]))
     if lines.num_rows == 0:
         return SCHEMA.empty_table()
-    account = lines["gl_account"]
-    if pa.types.is_dictionary(account.type):
-        account = account.cast(account.type.value_type)
+    account = strings(lines["gl_account"])
     signed = minor_from_decimal(lines["debit_amount"]) - minor_from_decimal(lines["credit_amount"])
     items = (
         pa.table(
@@ -303,9 +302,7 @@ def open_items(lines: pa.Table, company: CompanyMaster, accounts: dict[str, str]
     lines = lines.filter(pc.is_valid(lines["clearing_reference"]))
     if lines.num_rows == 0:
         return OPEN_ITEM_SCHEMA.empty_table()
-    account = lines["gl_account"]
-    if pa.types.is_dictionary(account.type):
-        account = account.cast(account.type.value_type)
+    account = strings(lines["gl_account"])
     partner = pc.coalesce(lines["customer_id"], lines["vendor_id"])
     periods = company.periods
     position = {(p.fiscal_year, p.fiscal_period): k for k, p in enumerate(periods)}
