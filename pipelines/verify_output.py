@@ -189,9 +189,9 @@ def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list
             "or r.posting_date <> a.posting_date + interval 1 day)"
         ),
     }
-    register = root / "subledgers" / "fa_register.parquet"
-    if register.is_file():
-        fa = f"read_parquet('{register}')"
+    register = root / "subledgers" / "fa_register"
+    if register.is_dir():
+        fa = f"read_parquet('{register}/*.parquet')"
         # each asset account's balance is the register's carrying cost less accumulated
         # depreciation on it (software: both on one account), at every period end
         checks[
@@ -253,9 +253,9 @@ def verify_balances(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list
             "'31-60' when days_past_due <= 90 then '61-90' else 'over_90' end "
             "or days_past_due <> period_end - due_date"
         )
-    stock = root / "subledgers" / "inventory.parquet"
-    if stock.is_file():
-        inv = f"read_parquet('{stock}')"
+    stock = root / "subledgers" / "inventory"
+    if stock.is_dir():
+        inv = f"read_parquet('{stock}/*.parquet')"
         checks[
             "inventory: company-periods and accounts where the ledger differs from the stock"
         ] = (

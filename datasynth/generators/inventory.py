@@ -189,227 +189,218 @@ def opening_positions(
 def value_inventory(
     config: DatasynthConfig,
     master: Master,
+    company_index: int,
     sums: pa.Table,
-    openings: list[dict[tuple[str, int], tuple[int, int]]],
+    opening: dict[tuple[str, int], tuple[int, int]],
 ) -> tuple[pa.Table, pa.Table]:
-    """Production receipts and revaluations (journal lines with partition columns) and the
-    positions of every company, period, account and material."""
+    """One company's production receipts and revaluations (journal lines with partition
+    columns) and its positions per period, account and material (``sums``: the inventory
+    sums of its journal lines, other companies' rows are ignored)."""
     out: list[pa.Table] = []
-    positions = []
-    for ci, company in enumerate(master.companies):
-        periods = company.periods
-        cost = master.material_costs[ci] if master.material_costs else np.zeros(0, np.int64)
-        prefix = f"MAT-{company.code}-"
-        mine = sums.filter(pc.equal(sums["company_code"], company.code))
-        # a position is (account, material): coded as account index * 10**7 + material
-        numbers = {a: i for i, a in enumerate(master.chart.numbers)}
-        open_codes = np.array(
-            [numbers[a] * _CODE + m for a, m in openings[ci]], dtype=np.int64
-        ).reshape(-1)
-        sum_codes = np.zeros(0, dtype=np.int64)
-        if mine.num_rows:
-            account_index = np.array(
-                [numbers[a] for a in mine["gl_account"].to_pylist()], dtype=np.int64
+    ci = company_index
+    company = master.companies[ci]
+    periods = company.periods
+    cost = master.material_costs[ci] if master.material_costs else np.zeros(0, np.int64)
+    prefix = f"MAT-{company.code}-"
+    mine = sums.filter(pc.equal(sums["company_code"], company.code))
+    # a position is (account, material): coded as account index * 10**7 + material
+    numbers = {a: i for i, a in enumerate(master.chart.numbers)}
+    open_codes = np.array([numbers[a] * _CODE + m for a, m in opening], dtype=np.int64).reshape(-1)
+    sum_codes = np.zeros(0, dtype=np.int64)
+    if mine.num_rows:
+        account_index = np.array(
+            [numbers[a] for a in mine["gl_account"].to_pylist()], dtype=np.int64
+        )
+        material_index = (
+            pc.utf8_slice_codeunits(mine["material_id"], len(prefix)).cast(pa.int64()).to_numpy()
+            - 1
+        )
+        sum_codes = account_index * _CODE + material_index
+    keys = np.unique(np.concatenate([open_codes, sum_codes]))
+    if keys.size == 0:
+        return SCHEMA.empty_table(), POSITION_SCHEMA.empty_table()
+    n, p = keys.size, len(periods)
+    flows = np.zeros((4, n, p), dtype=np.int64)  # receipt q, receipt v, issue q, issue v
+    if mine.num_rows:
+        r = np.searchsorted(keys, sum_codes)
+        period_key = mine["fiscal_year"].to_numpy().astype(np.int64) * 100 + mine[
+            "fiscal_period"
+        ].to_numpy().astype(np.int64)
+        known = np.array([x.fiscal_year * 100 + x.fiscal_period for x in periods])
+        order = np.argsort(known)
+        at = order[np.searchsorted(known[order], period_key)]
+        for j, column in enumerate(SUMS_SCHEMA.names[5:]):
+            np.add.at(flows[j], (r, at), mine[column].to_numpy())
+    q = np.zeros(n, dtype=np.int64)
+    v = np.zeros(n, dtype=np.int64)
+    at_open = np.searchsorted(keys, open_codes)
+    q[at_open] = [qv[0] for qv in opening.values()]
+    v[at_open] = [qv[1] for qv in opening.values()]
+    material = keys % _CODE
+    accounts = np.asarray(master.chart.numbers, dtype=object)[keys // _CODE]
+    unit_cost = cost[material]
+    unit = company.amount_unit
+    # materials the company never sells are what production consumes
+    raw = np.zeros(n, dtype=bool)
+    if master.flows is not None:
+        raw = master.flows[ci].material_price[material] == 0
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in POSITION_SCHEMA.names}
+    entry_lines: dict[str, dict[str, list[np.ndarray]]] = {
+        kind: {"row": [], "period": [], "signed": [], "quantity": []} for kind in ("WE", "MR")
+    }
+    user = first_user(company, AUTOMATED_PERSONA)
+    for k, period in enumerate(periods):
+        rq, rv, iq, iv = flows[:, :, k]
+        available = q + rq
+        short = iq - available
+        produce = np.where(short > 0, short + np.ceil(SAFETY_SHARE * iq).astype(np.int64), 0)
+        pv = produce * unit_cost
+        available = available + produce
+        value = v + rv + pv
+        with np.errstate(divide="ignore", invalid="ignore"):
+            average = np.where(available > 0, value / np.maximum(available, 1), 0.0)
+        # production consumes the same share of every unsold material's free stock, for
+        # up to MATERIAL_SHARE of what it brought in
+        free = np.where(raw & (produce == 0), np.maximum(available - iq, 0), 0)
+        free_value = float((free * average).sum())
+        share = min(1.0, MATERIAL_SHARE * float(pv.sum()) / free_value) if free_value else 0.0
+        consume = np.floor(free * share).astype(np.int64)
+        consumed = np.where(
+            (consume == available) & (consume > 0),
+            value,
+            np.rint(consume * average / unit).astype(np.int64) * unit,
+        )
+        emptied = (available == iq) & (iq > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at_average = (
+                np.where(
+                    available > 0, np.rint(iq * (value / np.maximum(available, 1)) / unit), 0
+                ).astype(np.int64)
+                * unit
             )
-            material_index = (
-                pc.utf8_slice_codeunits(mine["material_id"], len(prefix))
-                .cast(pa.int64())
-                .to_numpy()
-                - 1
-            )
-            sum_codes = account_index * _CODE + material_index
-        keys = np.unique(np.concatenate([open_codes, sum_codes]))
-        if keys.size == 0:
-            continue
-        n, p = keys.size, len(periods)
-        flows = np.zeros((4, n, p), dtype=np.int64)  # receipt q, receipt v, issue q, issue v
-        if mine.num_rows:
-            r = np.searchsorted(keys, sum_codes)
-            period_key = mine["fiscal_year"].to_numpy().astype(np.int64) * 100 + mine[
-                "fiscal_period"
-            ].to_numpy().astype(np.int64)
-            known = np.array([x.fiscal_year * 100 + x.fiscal_period for x in periods])
-            order = np.argsort(known)
-            at = order[np.searchsorted(known[order], period_key)]
-            for j, column in enumerate(SUMS_SCHEMA.names[5:]):
-                np.add.at(flows[j], (r, at), mine[column].to_numpy())
-        q = np.zeros(n, dtype=np.int64)
-        v = np.zeros(n, dtype=np.int64)
-        at_open = np.searchsorted(keys, open_codes)
-        q[at_open] = [qv[0] for qv in openings[ci].values()]
-        v[at_open] = [qv[1] for qv in openings[ci].values()]
-        material = keys % _CODE
-        accounts = np.asarray(master.chart.numbers, dtype=object)[keys // _CODE]
-        unit_cost = cost[material]
-        unit = company.amount_unit
-        # materials the company never sells are what production consumes
-        raw = np.zeros(n, dtype=bool)
-        if master.flows is not None:
-            raw = master.flows[ci].material_price[material] == 0
-        columns: dict[str, list[np.ndarray]] = {c: [] for c in POSITION_SCHEMA.names}
-        entry_lines: dict[str, dict[str, list[np.ndarray]]] = {
-            kind: {"row": [], "period": [], "signed": [], "quantity": []} for kind in ("WE", "MR")
-        }
-        user = first_user(company, AUTOMATED_PERSONA)
-        for k, period in enumerate(periods):
-            rq, rv, iq, iv = flows[:, :, k]
-            available = q + rq
-            short = iq - available
-            produce = np.where(short > 0, short + np.ceil(SAFETY_SHARE * iq).astype(np.int64), 0)
-            pv = produce * unit_cost
-            available = available + produce
-            value = v + rv + pv
-            with np.errstate(divide="ignore", invalid="ignore"):
-                average = np.where(available > 0, value / np.maximum(available, 1), 0.0)
-            # production consumes the same share of every unsold material's free stock, for
-            # up to MATERIAL_SHARE of what it brought in
-            free = np.where(raw & (produce == 0), np.maximum(available - iq, 0), 0)
-            free_value = float((free * average).sum())
-            share = min(1.0, MATERIAL_SHARE * float(pv.sum()) / free_value) if free_value else 0.0
-            consume = np.floor(free * share).astype(np.int64)
-            consumed = np.where(
-                (consume == available) & (consume > 0),
-                value,
-                np.rint(consume * average / unit).astype(np.int64) * unit,
-            )
-            emptied = (available == iq) & (iq > 0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                at_average = (
-                    np.where(
-                        available > 0, np.rint(iq * (value / np.maximum(available, 1)) / unit), 0
-                    ).astype(np.int64)
-                    * unit
-                )
-            at_average = np.where(emptied, value, np.where(iq > 0, at_average, 0))
-            revaluation = iv - at_average
-            closing_q = available - iq - consume
-            closing_v = value - at_average - consumed
-            # entry lines: one per position, then the contra line (row -1)
-            made, used = np.flatnonzero(produce > 0), np.flatnonzero(consume > 0)
-            for kind, rows, amounts, quantities in (
-                (
-                    "WE",
-                    np.concatenate([made, used]),
-                    np.concatenate([pv[made], -consumed[used]]),
-                    np.concatenate([produce[made], -consume[used]]),
-                ),
-                (
-                    "MR",
-                    np.flatnonzero(revaluation != 0),
-                    revaluation[revaluation != 0],
-                    np.zeros(int((revaluation != 0).sum()), np.int64),
-                ),
-            ):
-                if rows.size == 0:
-                    continue
-                lines = entry_lines[kind]
-                lines["row"] += [rows, np.array([-1])]
-                lines["period"].append(np.full(rows.size + 1, k))
-                lines["signed"] += [amounts, np.array([-int(amounts.sum())])]
-                lines["quantity"] += [quantities, np.array([0])]
-            show = (
-                (q != 0)
-                | (v != 0)
-                | (rq != 0)
-                | (iq != 0)
-                | (produce != 0)
-                | (consume != 0)
-                | (closing_q != 0)
-            )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                average = np.where(closing_q > 0, closing_v / np.maximum(closing_q, 1) / 100.0, 0.0)
-            for name, values in (
-                ("opening_quantity", q),
-                ("opening_value", v),
-                ("receipt_quantity", rq),
-                ("receipt_value", rv),
-                ("production_quantity", produce),
-                ("production_value", pv),
-                ("consumption_quantity", consume),
-                ("consumption_value", consumed),
-                ("issue_quantity", iq),
-                ("issue_value_posted", iv),
-                ("issue_value", at_average),
-                ("revaluation", revaluation),
-                ("closing_quantity", closing_q),
-                ("closing_value", closing_v),
-                ("average_price", average),
-            ):
-                columns[name].append(values[show])
-            picked = np.flatnonzero(show)
-            columns["company_code"].append(np.full(picked.size, company.code, dtype=object))
-            columns["fiscal_year"].append(np.full(picked.size, period.fiscal_year, np.int16))
-            columns["fiscal_period"].append(np.full(picked.size, period.fiscal_period, np.int8))
-            end = (period.stop - _EPOCH).days - 1
-            columns["period_end"].append(np.full(picked.size, end, np.int32))
-            columns["gl_account"].append(np.asarray(accounts, dtype=object)[picked])
-            columns["material_id"].append(material[picked])
-            q = closing_q
-            v = closing_v
-        for kind, posting, contra in (
-            ("WE", PRODUCTION, PRODUCTION_ACCOUNT),
-            ("MR", REVALUATION, PRICE_DIFFERENCE_ACCOUNT),
+        at_average = np.where(emptied, value, np.where(iq > 0, at_average, 0))
+        revaluation = iv - at_average
+        closing_q = available - iq - consume
+        closing_v = value - at_average - consumed
+        # entry lines: one per position, then the contra line (row -1)
+        made, used = np.flatnonzero(produce > 0), np.flatnonzero(consume > 0)
+        for kind, rows, amounts, quantities in (
+            (
+                "WE",
+                np.concatenate([made, used]),
+                np.concatenate([pv[made], -consumed[used]]),
+                np.concatenate([produce[made], -consume[used]]),
+            ),
+            (
+                "MR",
+                np.flatnonzero(revaluation != 0),
+                revaluation[revaluation != 0],
+                np.zeros(int((revaluation != 0).sum()), np.int64),
+            ),
         ):
-            lines = entry_lines[kind]
-            if not lines["row"]:
+            if rows.size == 0:
                 continue
-            row = np.concatenate(lines["row"])
-            at_period = np.concatenate(lines["period"])
-            on_stock = row >= 0
-            # one entry per period: production on its first day, revaluation on its last
-            days = np.array(
-                [
-                    (x.first - _EPOCH).days if kind == "WE" else (x.stop - _EPOCH).days - 1
-                    for x in periods
-                ],
-                dtype=np.int64,
+            lines = entry_lines[kind]
+            lines["row"] += [rows, np.array([-1])]
+            lines["period"].append(np.full(rows.size + 1, k))
+            lines["signed"] += [amounts, np.array([-int(amounts.sum())])]
+            lines["quantity"] += [quantities, np.array([0])]
+        show = (
+            (q != 0)
+            | (v != 0)
+            | (rq != 0)
+            | (iq != 0)
+            | (produce != 0)
+            | (consume != 0)
+            | (closing_q != 0)
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            average = np.where(closing_q > 0, closing_v / np.maximum(closing_q, 1) / 100.0, 0.0)
+        for name, values in (
+            ("opening_quantity", q),
+            ("opening_value", v),
+            ("receipt_quantity", rq),
+            ("receipt_value", rv),
+            ("production_quantity", produce),
+            ("production_value", pv),
+            ("consumption_quantity", consume),
+            ("consumption_value", consumed),
+            ("issue_quantity", iq),
+            ("issue_value_posted", iv),
+            ("issue_value", at_average),
+            ("revaluation", revaluation),
+            ("closing_quantity", closing_q),
+            ("closing_value", closing_v),
+            ("average_price", average),
+        ):
+            columns[name].append(values[show])
+        picked = np.flatnonzero(show)
+        columns["company_code"].append(np.full(picked.size, company.code, dtype=object))
+        columns["fiscal_year"].append(np.full(picked.size, period.fiscal_year, np.int16))
+        columns["fiscal_period"].append(np.full(picked.size, period.fiscal_period, np.int8))
+        end = (period.stop - _EPOCH).days - 1
+        columns["period_end"].append(np.full(picked.size, end, np.int32))
+        columns["gl_account"].append(np.asarray(accounts, dtype=object)[picked])
+        columns["material_id"].append(material[picked])
+        q = closing_q
+        v = closing_v
+    for kind, posting, contra in (
+        ("WE", PRODUCTION, PRODUCTION_ACCOUNT),
+        ("MR", REVALUATION, PRICE_DIFFERENCE_ACCOUNT),
+    ):
+        lines = entry_lines[kind]
+        if not lines["row"]:
+            continue
+        row = np.concatenate(lines["row"])
+        at_period = np.concatenate(lines["period"])
+        on_stock = row >= 0
+        # one entry per period: production on its first day, revaluation on its last
+        days = np.array(
+            [
+                (x.first - _EPOCH).days if kind == "WE" else (x.stop - _EPOCH).days - 1
+                for x in periods
+            ],
+            dtype=np.int64,
+        )
+        tags = pa.array(
+            [
+                f"PC-{company.code}-{x.fiscal_year:04d}{x.fiscal_period:02d}-{kind}01"
+                for x in periods
+            ]
+        )
+        starts = np.flatnonzero(np.r_[True, at_period[1:] != at_period[:-1]])
+        number = np.arange(row.size) - np.repeat(starts, np.diff(np.r_[starts, row.size])) + 1
+        material_id = vocab.scatter(
+            pa.nulls(row.size, pa.string()),
+            on_stock,
+            fixed_width_strings(prefix, material[row[on_stock]] + 1, 6),
+        )
+        out.append(
+            bulk_entries(
+                company,
+                posting,
+                user,
+                document_id=tags.take(pa.array(at_period)),
+                period=at_period,
+                day=days[at_period],
+                account=pa.array(np.where(on_stock, accounts[row], contra).tolist(), pa.string()),
+                signed=np.concatenate(lines["signed"]),
+                line_number=number,
+                material_id=material_id,
+                quantity=pa.array(np.concatenate(lines["quantity"]), pa.int64(), mask=~on_stock),
             )
-            tags = pa.array(
-                [
-                    f"PC-{company.code}-{x.fiscal_year:04d}{x.fiscal_period:02d}-{kind}01"
-                    for x in periods
-                ]
-            )
-            starts = np.flatnonzero(np.r_[True, at_period[1:] != at_period[:-1]])
-            number = np.arange(row.size) - np.repeat(starts, np.diff(np.r_[starts, row.size])) + 1
-            material_id = vocab.scatter(
-                pa.nulls(row.size, pa.string()),
-                on_stock,
-                fixed_width_strings(prefix, material[row[on_stock]] + 1, 6),
-            )
-            out.append(
-                bulk_entries(
-                    company,
-                    posting,
-                    user,
-                    document_id=tags.take(pa.array(at_period)),
-                    period=at_period,
-                    day=days[at_period],
-                    account=pa.array(
-                        np.where(on_stock, accounts[row], contra).tolist(), pa.string()
-                    ),
-                    signed=np.concatenate(lines["signed"]),
-                    line_number=number,
-                    material_id=material_id,
-                    quantity=pa.array(
-                        np.concatenate(lines["quantity"]), pa.int64(), mask=~on_stock
-                    ),
-                )
-            )
-        joined = {name: np.concatenate(parts) for name, parts in columns.items()}
-        arrays = []
-        for f in POSITION_SCHEMA:
-            values = joined[f.name]
-            if f.name == "material_id":
-                arrays.append(fixed_width_strings(prefix, values + 1, 6))
-            elif f.type == AMOUNT_TYPE:
-                arrays.append(decimal_from_minor(values.astype(np.int64)))
-            elif f.name == "period_end":
-                arrays.append(pa.array(values.astype(np.int32), pa.date32()))
-            else:
-                arrays.append(
-                    pa.array(values.tolist() if values.dtype == object else values, f.type)
-                )
-        positions.append(pa.Table.from_arrays(arrays, schema=POSITION_SCHEMA))
-    table = pa.concat_tables(positions) if positions else POSITION_SCHEMA.empty_table()
+        )
+    joined = {name: np.concatenate(parts) for name, parts in columns.items()}
+    arrays = []
+    for f in POSITION_SCHEMA:
+        values = joined[f.name]
+        if f.name == "material_id":
+            arrays.append(fixed_width_strings(prefix, values + 1, 6))
+        elif f.type == AMOUNT_TYPE:
+            arrays.append(decimal_from_minor(values.astype(np.int64)))
+        elif f.name == "period_end":
+            arrays.append(pa.array(values.astype(np.int32), pa.date32()))
+        else:
+            arrays.append(pa.array(values.tolist() if values.dtype == object else values, f.type))
+    table = pa.Table.from_arrays(arrays, schema=POSITION_SCHEMA)
     return (pa.concat_tables(out) if out else SCHEMA.empty_table()), table

@@ -19,6 +19,7 @@ Close entries carry source ``period_close`` and their own document types (:data:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -78,9 +79,15 @@ def _year_ends(company: CompanyMaster) -> dict[int, int]:
     return out
 
 
-def close_entries(config: DatasynthConfig, master: Master, sums: pa.Table) -> pa.Table:
-    """Every close entry of the run (journal-line :data:`SCHEMA`, partition columns included),
-    given the summed ledger of the run's journal entries (:data:`balances.SUMS_SCHEMA`)."""
+def close_entries(
+    config: DatasynthConfig,
+    master: Master,
+    sums: pa.Table,
+    companies: Sequence[int] | None = None,
+) -> pa.Table:
+    """The close entries of the given companies (indices; default every company) as
+    journal lines (:data:`SCHEMA`, partition columns included), given the summed ledger of
+    their journal entries (:data:`balances.SUMS_SCHEMA`)."""
     pc_config = config.balances.period_close
     chart = master.chart
     numbers = chart.numbers
@@ -92,7 +99,8 @@ def close_entries(config: DatasynthConfig, master: Master, sums: pa.Table) -> pa
     tax_payable = chart.account("income_tax_payable")
     needs_cc = chart.requires_cost_center
     out = LedgerLines()
-    for company in master.companies:
+    indices = range(len(master.companies)) if companies is None else companies
+    for company in (master.companies[i] for i in indices):
         finance_cc = next(c for c in company.cost_centers if c.endswith("-FIN"))
         periods = company.periods
         debits, credits = _activity(master, company, sums)

@@ -154,7 +154,7 @@ def readme(command: str, counts: dict[str, int]) -> str:
 Files for `neo4j-admin database import` (Neo4j 5 and 2025+), written by datasynth. Each node
 label and relationship type has a folder with `header.csv` (the column names and types) and
 `part-*.csv` files without header (one per journal-entry block, `part-master` for master data,
-`part-close` for the close entries, `part-all` for sums over the whole dataset).
+`part-close-<company>` for a company's close entries, `part-all` for sums over the whole dataset).
 
 Node ids live in one id space per label (`id:ID(Vendor)`); relationship files name the spaces
 of their ends (`:START_ID(JournalEntry)`, `:END_ID(Account)`). Node features are one

@@ -2,9 +2,11 @@
 
 One task per journal-entry block reads the files that block wrote (only the account and amount
 columns of Parquet) and sums them per fiscal period and account; tasks of :data:`FAN_IN` partial
-sums combine level by level into one; a last task rolls the opening balances through them and
-writes ``balances/opening_balances`` and ``balances/trial_balances``. The ledger is never held
-in memory: a task holds one block's lines or a few thousand summed rows.
+sums combine level by level into one per company; each company's close stage
+(:func:`write_period_close`) posts from its sums; a last task rolls the opening balances through
+the ledger's and the close stages' sums and writes ``balances/opening_balances`` and
+``balances/trial_balances``. The ledger is never held in memory: a task holds one block's lines,
+one company's summed rows or one company's close entries and subledgers.
 """
 
 from __future__ import annotations
@@ -51,14 +53,13 @@ from datasynth.runtime.subledgers import (
     block_open_items,
     ledgers,
     reconciliation,
+    register_balances,
     write_items,
 )
 from datasynth.sinks.files import FileRecord, file_suffix, read_table, write_table
 
 #: partial sums combined per task of the reduction tree
 FAN_IN = 16
-#: the ``block`` of files written by the close stage (no plan block writes them)
-CLOSE_BLOCK = -1
 _PERIOD = re.compile(r"fiscal_year=(\d{4})/fiscal_period=(\d{2})/")
 _COLUMNS = ["gl_account", "debit_amount", "credit_amount", "material_id", "quantity"]
 _FILE_SCHEMA = pa.schema([f for f in JOURNAL_SCHEMA if f.name not in PARTITION_COLUMNS])
@@ -112,59 +113,69 @@ def subledger_path(config: DatasynthConfig, table: str) -> str:
     return f"subledgers/{table}{file_suffix(config.output.format, config.output.compression)}"
 
 
-def close_path(config: DatasynthConfig, period: tuple[int, int]) -> str:
+def close_stems(config: DatasynthConfig) -> list[tuple[str, int]]:
+    """File stem and manifest block of each company's close stage (company order): its
+    entries are ``close-CODE`` files beside the blocks' parts; blocks below 0 are rebuilt by
+    every run."""
+    return [(f"close-{c.code}", -1 - i) for i, c in enumerate(config.companies)]
+
+
+def close_path(config: DatasynthConfig, period: tuple[int, int], stem: str) -> str:
     year, number = period
     suffix = file_suffix(config.output.format, config.output.compression)
-    return f"{JOURNAL_ENTRIES}/fiscal_year={year:04d}/fiscal_period={number:02d}/close{suffix}"
+    return f"{JOURNAL_ENTRIES}/fiscal_year={year:04d}/fiscal_period={number:02d}/{stem}{suffix}"
 
 
 def write_period_close(
-    config: DatasynthConfig, master: Master, root: str, totals: dict[str, pa.Table]
+    config: DatasynthConfig,
+    master: Master,
+    root: str,
+    company_index: int,
+    totals: dict[str, pa.Table],
 ) -> dict[str, Any]:
-    """The stage after the reduction: asset accounting (acquisitions, depreciation runs,
-    disposals) and the period-close entries, generated from the summed ledger and written into
-    the periods they post in (``close`` files beside the blocks' parts), plus the fixed-asset
-    subledger. The record carries the sums of the entries it wrote."""
+    """One company's stage after the reduction of its blocks: asset accounting (acquisitions,
+    depreciation runs, disposals), the settlement of its opening receivables and payables,
+    inventory valuation and the period-close entries, generated from the company's summed
+    ledger and written into the periods they post in (``close-CODE`` files beside the blocks'
+    parts), plus its part of the fixed-asset, depreciation and inventory subledgers. The
+    record carries the sums of the entries it wrote and the subledger balances the
+    reconciliation needs."""
     o = config.output
     out = Path(root)
+    company = master.companies[company_index]
+    stem, block = close_stems(config)[company_index]
     entries = []
     subledgers: dict[str, pa.Table] = {}
+    fixed_assets = None
     if config.balances.asset_accounting:
-        registers = [asset_register(config, master, i) for i in range(len(master.companies))]
-        assets, run = asset_entries(config, master, registers)
+        register = asset_register(config, master, company_index)
+        assets, run = asset_entries(config, master, [register])
         entries.append(assets)
-        subledgers = {"fa_register": register_table(registers), "depreciation": run}
+        subledgers = {"fa_register": register_table([register]), "depreciation": run}
+        fixed_assets = register_balances(register)
     # the opening receivables and payables: items, and their settlement inside the window;
     # the opening stock by material, production receipts and the valuation at average cost
-    opening: list[pa.Table] = []
-    stock = []
-    for i in range(len(master.companies)):
-        amounts = opening_amounts(config, master, i)
-        items = opening_items(config, master, i, amounts)
-        opening.append(items)
-        entries.append(settle_opening_items(config, master, i, items))
-        stock.append(opening_positions(config, master, i, amounts))
-    inventory_entries, positions = value_inventory(config, master, totals["inventory"], stock)
+    amounts = opening_amounts(config, master, company_index)
+    opening = opening_items(config, master, company_index, amounts)
+    entries.append(settle_opening_items(config, master, company_index, opening))
+    stock = opening_positions(config, master, company_index, amounts)
+    inventory_entries, positions = value_inventory(
+        config, master, company_index, totals["inventory"], stock
+    )
     entries.append(inventory_entries)
     subledgers["inventory"] = positions
-    posted = pa.concat_tables(entries) if entries else JOURNAL_SCHEMA.empty_table()
-    sums = totals["ledger"]
     if config.balances.period_close.enabled:
-        sums = combine_sums(sums, table_sums(posted))
-        entries.append(close_entries(config, master, sums))
-    table = pa.concat_tables(entries) if entries else JOURNAL_SCHEMA.empty_table()
-    # open items of the opening balances and of this stage's AP/AR lines, per company
-    item_parts = []
-    for i, company in enumerate(master.companies):
-        mine = table.filter(pc.equal(table["company_code"].cast(pa.string()), company.code))
-        lines = pa.concat_tables(
-            [_plain(opening[i].select(LINE_COLUMNS)), _plain(mine.select(LINE_COLUMNS))],
-            promote_options="permissive",
-        )
-        item_parts.append(open_items(lines, company, ledgers(master)))
-    items = pa.concat_tables(item_parts)
+        sums = combine_sums(totals["ledger"], table_sums(pa.concat_tables(entries)))
+        entries.append(close_entries(config, master, sums, [company_index]))
+    table = pa.concat_tables(entries)
+    # open items of the opening balances and of this stage's AP/AR lines
+    lines = pa.concat_tables(
+        [_plain(opening.select(LINE_COLUMNS)), _plain(table.select(LINE_COLUMNS))],
+        promote_options="permissive",
+    )
+    items = open_items(lines, company, ledgers(master))
 
-    def write(table: pa.Table, path: str, name: str, block: int) -> FileRecord:
+    def write(table: pa.Table, path: str, name: str) -> FileRecord:
         return write_table(
             table,
             out,
@@ -177,18 +188,22 @@ def write_period_close(
         )
 
     records = [
-        write(part, close_path(config, period), JOURNAL_ENTRIES, CLOSE_BLOCK)
+        write(part, close_path(config, period, stem), JOURNAL_ENTRIES)
         for period, part in by_period(table)
     ]
     suffix = file_suffix(o.format, o.compression)
-    records += [write(t, f"subledgers/{name}{suffix}", name, 0) for name, t in subledgers.items()]
-    records += write_items(config, master, root, items, "close", CLOSE_BLOCK)
+    records += [
+        write(t, f"subledgers/{name}/part-{company.code}{suffix}", name)
+        for name, t in subledgers.items()
+    ]
+    records += write_items(config, master, root, items, stem, block)
     return {
         "files": [r.to_json() for r in records],
         "rows": sum(r.rows for r in records),
         "skipped": False,
         "sums": table_sums(table),
         "aging": aging(items, ledgers(master)),
+        "fixed_assets": fixed_assets,
         "inventory": positions.group_by(
             ["company_code", "fiscal_year", "fiscal_period", "gl_account"]
         ).aggregate([("closing_value", "sum")]),
@@ -228,29 +243,33 @@ def write_balances(
     config: DatasynthConfig,
     master: Master,
     root: str,
-    totals: dict[str, pa.Table],
-    close: dict[str, Any],
+    totals: list[dict[str, pa.Table]],
+    closes: list[dict[str, Any]],
     aging_totals: pa.Table,
 ) -> dict[str, Any]:
-    """Write the opening balances, the trial balances (of the ledger plus the close stage's
+    """Write the opening balances, the trial balances (of the ledger plus the close stages'
     entries), the aging of the open items and the reconciliation of every control account
-    with its subledger; returns the task's file records."""
+    with its subledger; ``totals`` and ``closes``: the companies' summed blocks and close
+    records. Returns the task's file records."""
     o = config.output
-    sums = combine_sums(totals["ledger"], close["sums"])
+    sums = combine_sums(*(t["ledger"] for t in totals), *(c["sums"] for c in closes))
     opening = opening_balances(config, master)
     tb = trial_balances(master, opening, sums)
-    registers = (
-        [asset_register(config, master, i) for i in range(len(master.companies))]
-        if config.balances.asset_accounting
-        else None
-    )
+    registers = [c["fixed_assets"] for c in closes if c["fixed_assets"] is not None]
+    inventory = pa.concat_tables([c["inventory"] for c in closes])
     tables = {
         "opening_balances": (balances_path(config, "opening_balances"), opening),
         "trial_balances": (balances_path(config, "trial_balances"), tb),
         "aging": (subledger_path(config, "aging"), aging_table(aging_totals)),
         "reconciliation": (
             subledger_path(config, "reconciliation"),
-            reconciliation(master, tb, aging_totals, registers, close["inventory"]),
+            reconciliation(
+                master,
+                tb,
+                aging_totals,
+                pa.concat_tables(registers) if registers else None,
+                inventory,
+            ),
         ),
     }
     records = [
@@ -282,17 +301,22 @@ def reduction_graph(
     block_keys: list[Any],
     root: str,
     width: int,
-) -> tuple[Any, list[Any]]:
-    """Add per block the ledger-sum task and the open-item task, and the tree that adds up
-    the sums; returns the key of the total sums and the open-item task keys."""
-    sums: list[Any] = []
+) -> tuple[list[Any], list[Any]]:
+    """Add per block the ledger-sum task and the open-item task, and per company the tree
+    that adds up its blocks' sums; returns the keys of the companies' total sums (company
+    order) and the open-item task keys."""
+    sums: list[list[Any]] = [[] for _ in config.companies]
     items: list[Any] = []
     for block, key in zip(blocks, block_keys, strict=True):
-        sums.append((f"{prefix}-sums", block.index))
-        graph[sums[-1]] = (block_sums, config, block, root, key)
+        sums[block.company_index].append((f"{prefix}-sums", block.index))
+        graph[sums[block.company_index][-1]] = (block_sums, config, block, root, key)
         items.append((f"{prefix}-open-items", block.index))
         graph[items[-1]] = (block_open_items, config, master_key, block, root, key, width)
-    return tree(graph, f"{prefix}-combine", sums, combine_block_sums), items
+    totals = [
+        tree(graph, f"{prefix}-combine-{i}", leaves, combine_block_sums)
+        for i, leaves in enumerate(sums)
+    ]
+    return totals, items
 
 
 def tree(graph: dict[Any, Any], prefix: str, leaves: list[Any], combine: Any) -> Any:

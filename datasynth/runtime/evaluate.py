@@ -74,7 +74,7 @@ def _read_master_ids(config: DatasynthConfig, root: Path) -> dict[str, pa.Array]
 
 
 def measure_block(config: DatasynthConfig, root: str, stem: str, *_after: Any) -> Stats:
-    """The measurements of one block (``stem``: its file name, or ``close``)."""
+    """The measurements of one block (``stem``: its file name, or a company's ``close-CODE``)."""
     from datasynth.runtime.blocks import plan_and_master
 
     path = Path(root)
@@ -83,7 +83,8 @@ def measure_block(config: DatasynthConfig, root: str, stem: str, *_after: Any) -
     labels = _optional(path / "labels" / "anomaly_labels" / f"{stem}{suffix}", LABEL_SCHEMA, fmt)
     documents = references = None
     flows: dict[str, pa.Table] = {}
-    if config.document_flows.enabled and stem != "close":
+    close = stem.startswith("close")
+    if config.document_flows.enabled and not close:
         ids = []
         for name in DOCUMENT_TYPES:
             table = _optional(
@@ -100,7 +101,7 @@ def measure_block(config: DatasynthConfig, root: str, stem: str, *_after: Any) -
         )
     _, master = plan_and_master(config)
     ctx = context(config, master, _master_ids(config, path))
-    stats_ = block_stats(journal, labels, documents, references, ctx, stem != "close")
+    stats_ = block_stats(journal, labels, documents, references, ctx, not close)
     if flows:
         cutoff = ctx.window_first + ctx.window_days - CHAIN_AGE_DAYS
         chain_stats(flows, cutoff, stats_)
@@ -204,12 +205,13 @@ def _barrier(*_after: Any) -> None:
 
 
 def stems_of(config: DatasynthConfig) -> list[str]:
+    from datasynth.runtime.balances import close_stems
     from datasynth.runtime.plan import build_plan
 
     plan = build_plan(config)
     width = max(5, len(str(max(len(plan.blocks) - 1, 0))))
     stems = [f"part-{b.index:0{width}d}" for b in plan.blocks]
-    return [*stems, "close"] if config.balances.enabled else stems
+    return [*stems, *(s for s, _ in close_stems(config))] if config.balances.enabled else stems
 
 
 def evaluate(output_dir: str) -> dict[str, Any]:

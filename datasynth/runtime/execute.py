@@ -52,9 +52,8 @@ class GraphKeys:
     def balances(self) -> str:
         return f"balances-{self.token}"
 
-    @property
-    def period_close(self) -> str:
-        return f"period-close-{self.token}"
+    def period_close(self, company_index: int) -> tuple[str, int]:
+        return (f"period-close-{self.token}", company_index)
 
     def block(self, table: str, index: int) -> tuple[str, int]:
         return (f"{table}-{self.token}", index)
@@ -107,23 +106,23 @@ def build_graph(
         # Dask reductions over the written journal entries (ledger sums and open items per
         # block), the close stage that posts from the sums, then one task writes the balances
         journal_keys = keys[len(plan.master_tables) :]
-        total, item_keys = reduction_graph(
+        totals, item_keys = reduction_graph(
             graph, names.balances, config, names.master, plan.blocks, journal_keys, root, width
         )
-        graph[names.period_close] = (write_period_close, config, names.master, root, total)
-        aging = tree(
-            graph, f"{names.balances}-aging", [*item_keys, names.period_close], total_aging
-        )
+        close_keys = [names.period_close(i) for i in range(len(totals))]
+        for i, (key, total) in enumerate(zip(close_keys, totals, strict=True)):
+            graph[key] = (write_period_close, config, names.master, root, i, total)
+        aging = tree(graph, f"{names.balances}-aging", [*item_keys, *close_keys], total_aging)
         graph[names.balances] = (
             write_balances,
             config,
             names.master,
             root,
-            total,
-            names.period_close,
+            totals,
+            close_keys,
             aging,
         )
-        finals += [*item_keys, names.period_close, names.balances]
+        finals += [*item_keys, *close_keys, names.balances]
     if config.graph_export.enabled:
         # one task per journal block (after that block), one for the close entries (after the
         # close stage), one for the master data (after every block: it reads the labels)
@@ -132,7 +131,11 @@ def build_graph(
         )
         master_keys = keys[: len(plan.master_tables)]
         stems = [
-            (stem, block, [by_block[block] if block >= 0 else names.period_close, *master_keys])
+            (
+                stem,
+                block,
+                [by_block[block] if block >= 0 else names.period_close(-1 - block), *master_keys],
+            )
             for stem, block in block_stems(config, width, list(by_block))
         ]
         finals.append(add_stage(graph, names.token, config, root, stems, list(keys)))

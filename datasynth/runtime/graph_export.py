@@ -255,7 +255,7 @@ def export_block(
     if TRANSACTION in part.edges and config.graph_export.transaction_edges == "period":
         transactions = period_sums(part.edges.pop(TRANSACTION))
     writer = _Writer(path, block)
-    # every partition is named part-*: the close entries' is part-close
+    # every partition is named part-*: a company's close entries' is part-close-CODE
     _write_part(config, writer, stem if stem.startswith("part-") else f"part-{stem}", part)
     return {
         "files": writer.records,
@@ -457,10 +457,10 @@ def peak_rss() -> int:
 
 def block_stems(config: DatasynthConfig, width: int, blocks: list[int]) -> list[tuple[str, int]]:
     """The file stems of the journal blocks and, with balances, of the close entries."""
+    from datasynth.runtime.balances import close_stems
+
     stems = [(f"part-{i:0{width}d}", i) for i in blocks]
-    if config.balances.enabled:
-        stems.append(("close", -1))
-    return stems
+    return [*stems, *close_stems(config)] if config.balances.enabled else stems
 
 
 def export_graph(output_dir: str, formats: tuple[str, ...] | None = None) -> dict[str, Any]:

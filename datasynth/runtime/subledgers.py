@@ -137,15 +137,44 @@ def aging_table(totals: pa.Table) -> pa.Table:
     )
 
 
+def register_balances(register: AssetRegister) -> pa.Table:
+    """Net book value per register account (cost accounts positive, accumulated depreciation
+    negative) at each period end of one company's fixed-asset register, in minor units."""
+    accounts = sorted(
+        set(register.cost_account.tolist()) | {x for x in register.depreciation_account if x}
+    )
+    rows: dict[str, list[Any]] = {"fiscal_year": [], "fiscal_period": [], "gl_account": []}
+    values = []
+    for k, p in enumerate(register.company.periods):
+        held = register.held[:, k]
+        for a in accounts:
+            cost = int(register.cost[held & (register.cost_account == a)].sum())
+            depreciated = held & (register.depreciation_account == a)
+            values.append(cost - int(register.accumulated[depreciated, k].sum()))
+            rows["fiscal_year"].append(p.fiscal_year)
+            rows["fiscal_period"].append(p.fiscal_period)
+            rows["gl_account"].append(str(a))
+    return pa.table(
+        {
+            "company_code": pa.array([register.company.code] * len(values), pa.string()),
+            "fiscal_year": pa.array(rows["fiscal_year"], pa.int16()),
+            "fiscal_period": pa.array(rows["fiscal_period"], pa.int8()),
+            "gl_account": pa.array(rows["gl_account"], pa.string()),
+            "balance": pa.array(values, pa.int64()),
+        }
+    )
+
+
 def reconciliation(
     master: Master,
     trial_balances: pa.Table,
     totals: pa.Table | None,
-    registers: list[AssetRegister] | None,
+    fixed_assets: pa.Table | None,
     inventory: pa.Table | None = None,
 ) -> pa.Table:
     """Every control account against its subledger at every period end: AR and AP from the
-    open items' aging, fixed assets from the register, inventory from the stock positions."""
+    open items' aging, fixed assets from the registers' balances (:func:`register_balances`),
+    inventory from the stock positions."""
     rows: dict[tuple[str, int, int, str, str], int] = {}
     accounts = ledgers(master)
     if totals is not None:
@@ -157,15 +186,10 @@ def reconciliation(
             for p in company.periods:
                 for account, led in accounts.items():
                     rows.setdefault((company.code, p.fiscal_year, p.fiscal_period, led, account), 0)
-    for reg in registers or []:
-        for k, p in enumerate(reg.company.periods):
-            held = reg.held[:, k]
-            for a in set(reg.cost_account.tolist()) | {x for x in reg.depreciation_account if x}:
-                value = int(reg.cost[held & (reg.cost_account == a)].sum()) - int(
-                    reg.accumulated[held & (reg.depreciation_account == a), k].sum()
-                )
-                key = (reg.company.code, p.fiscal_year, p.fiscal_period, "FA", str(a))
-                rows[key] = rows.get(key, 0) + value
+    if fixed_assets is not None:
+        for r in fixed_assets.to_pylist():
+            key = (r["company_code"], r["fiscal_year"], r["fiscal_period"], "FA", r["gl_account"])
+            rows[key] = rows.get(key, 0) + int(r["balance"])
     if inventory is not None:
         values = minor_from_decimal(inventory["closing_value_sum"].cast(AMOUNT_TYPE))
         for r, value in zip(inventory.to_pylist(), values, strict=True):

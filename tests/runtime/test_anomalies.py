@@ -37,7 +37,7 @@ ON = (
 def _ledger(root: Path, blocks_only: bool = True) -> pd.DataFrame:
     files = sorted((root / "journal_entries").rglob("*.parquet"))
     if blocks_only:  # close entries are recomputed from the (changed) balances
-        files = [f for f in files if f.name != "close.parquet"]
+        files = [f for f in files if not f.name.startswith("close")]
     dataset = ds.dataset([str(f) for f in files], format="parquet", partitioning="hive")
     table = decoded(dataset.to_table())
     frame = table.to_pandas()

@@ -423,7 +423,7 @@ def test_tax_provision_and_closing_by_hand(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def register(run: Path) -> pd.DataFrame:
-    frame = pq.read_table(run / "subledgers" / "fa_register.parquet").to_pandas()
+    frame = pq.read_table(run / "subledgers" / "fa_register").to_pandas()
     for column in (
         "carrying_cost",
         "accumulated_depreciation",
@@ -464,7 +464,7 @@ def test_depreciation_runs_post_what_the_register_depreciates(
     expected = register.groupby(keys)["period_depreciation"].sum()
     assert len(posted) == 8
     assert (posted.sort_index() == expected[expected > 0].sort_index()).all()
-    detail = pq.read_table(run / "subledgers" / "depreciation.parquet").to_pandas()
+    detail = pq.read_table(run / "subledgers" / "depreciation").to_pandas()
     assert (cents(detail["amount"]) > 0).all()
     per_doc = detail.assign(a=cents(detail["amount"])).groupby("document_id")["a"].sum()
     assert (per_doc == (-runs[runs["signed"] < 0].groupby("document_id")["signed"].sum())).all()
@@ -714,7 +714,7 @@ def test_an_altered_open_item_fails_the_checks(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def stock(run: Path) -> pd.DataFrame:
-    frame = pq.read_table(run / "subledgers" / "inventory.parquet").to_pandas()
+    frame = pq.read_table(run / "subledgers" / "inventory").to_pandas()
     for column in (
         "opening_value",
         "receipt_value",
