@@ -67,12 +67,60 @@ def verify(root: Path) -> list[str]:
     span = con.execute(f"select min(posting_date), max(posting_date) from {je}").fetchone()
     if span and span[0] is not None and span[0] < start:
         problems.append(f"journal_entries: posting date {span[0]} before start {start}")
+    problems += verify_follow_ons(con, je)
     if (root / "document_flows").is_dir():
         problems += verify_flows(con, root, je)
     if (root / "balances").is_dir():
         problems += verify_balances(con, root, je)
     if (root / "labels" / "anomaly_labels").is_dir():
         problems += verify_labels(con, root, je)
+    return problems
+
+
+def verify_follow_ons(con: duckdb.DuckDBPyConnection, je: str) -> list[str]:
+    """Follow-on entries (docs/generation.md#follow-on-entries) name an entry that exists; a
+    reversal nets its entry to zero on every account; the installments of an entry never
+    exceed it on the lines they mirror (all untouched by anomalies)."""
+    problems: list[str] = []
+
+    def count(sql: str) -> int:
+        row = con.execute(sql).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    con.execute(
+        f"create or replace temp view follow_on as select * from {je} "
+        "where source_document_id like 'JE-%'"
+    )
+    con.execute(
+        "create or replace temp view fo_clean as select * from follow_on where "
+        "source_document_id not in (select document_id from "
+        f"{je} where is_anomaly) and document_id not in (select document_id from follow_on "
+        "where is_anomaly)"
+    )
+    orphans = count(
+        "select count(*) from (select distinct source_document_id s from follow_on) "
+        f"anti join (select distinct document_id from {je}) on s = document_id"
+    )
+    if orphans:
+        problems.append(f"follow-on entries: {orphans} name an entry that does not exist")
+    unreversed = count(
+        "with r as (select source_document_id e, gl_account a, sum(debit_amount - "
+        "credit_amount) v from fo_clean where source = 'reversal' group by 1, 2), "
+        f"o as (select document_id e, gl_account a, sum(debit_amount - credit_amount) v from {je} "
+        "where document_id in (select e from r) group by 1, 2) "
+        "select count(*) from r full join o using (e, a) where coalesce(r.v, 0) + coalesce(o.v, 0) <> 0"
+    )
+    if unreversed:
+        problems.append(f"reversals: {unreversed} accounts where a reversal does not net its entry")
+    over = count(
+        "with f as (select source_document_id e, gl_account a, sum(credit_amount - "
+        "debit_amount) v from fo_clean where source <> 'reversal' group by 1, 2), "
+        f"o as (select document_id e, gl_account a, sum(debit_amount - credit_amount) v from {je} "
+        "group by 1, 2) select count(*) from f join o using (e, a) where abs(f.v) > abs(o.v) "
+        "or sign(f.v) * sign(o.v) < 0"
+    )
+    if over:
+        problems.append(f"follow-ons: {over} accounts where installments exceed their entry")
     return problems
 
 
@@ -335,7 +383,8 @@ def verify_flows(con: duckdb.DuckDBPyConnection, root: Path, je: str) -> list[st
         problems.append(f"document_references: {dangling} references do not resolve")
     orphans = count(
         f"select count(*) from (select distinct source_document_id s from {je} "
-        "where source_document_id is not null) anti join (select id from flow_ids union all "
+        "where source_document_id is not null and source_document_id not like 'JE-%') anti join "
+        "(select id from flow_ids union all "
         f"select asset_id from read_parquet('{root}/master_data/fixed_assets.parquet')) on s = id"
     )
     if orphans:

@@ -34,6 +34,9 @@ INDUSTRIES: tuple[Industry, ...] = (
 Complexity = Literal["small", "medium", "large"]
 Source = Literal["manual", "automated", "recurring", "adjustment"]
 SOURCES: tuple[Source, ...] = ("manual", "automated", "recurring", "adjustment")
+#: sources a generated block's entry can carry: the drawn ones and the reversals of accruals
+#: (docs/generation.md#follow-on-entries); the close stage adds ``period_close``
+ENTRY_SOURCES: tuple[str, ...] = (*SOURCES, "reversal")
 BusinessProcess = Literal["O2C", "P2P", "R2R", "H2R", "A2R"]
 BUSINESS_PROCESSES: tuple[BusinessProcess, ...] = ("O2C", "P2P", "R2R", "H2R", "A2R")
 Persona = Literal["junior_accountant", "senior_accountant", "controller", "manager"]

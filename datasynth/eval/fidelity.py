@@ -315,13 +315,9 @@ def block_stats(
     for code, value in ctx.scale.items():
         scale[np.asarray(pc.equal(entry_company, code))] = value
     source = strings(head["source"])
-    s.put(
-        "sources",
-        np.bincount(
-            np.asarray(pc.index_in(source, value_set=pa.array(SOURCES)).fill_null(0)),
-            minlength=len(SOURCES),
-        ),
-    )
+    # the drawable sources only (reversals and the close stage's entries are not drawn)
+    drawn = pc.index_in(source, value_set=pa.array(SOURCES)).drop_null()
+    s.put("sources", np.bincount(np.asarray(drawn), minlength=len(SOURCES)))
     # the configured mix is the generated entries' (the close stage posts on top of it)
     s.put(
         "business_processes" if standalone_block else "business_processes_close",

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from datasynth.config.models import (
     ANOMALY_CATEGORIES,
     ANOMALY_TYPES,
+    ENTRY_SOURCES,
     ESCALATION_PATTERNS,
     PERSONAS,
     SOURCES,
@@ -349,7 +350,7 @@ def _ledger(table: pa.Table, company: CompanyMaster, numbers: tuple[str, ...]) -
         created_ms=table["created_at"].combine_chunks().cast(pa.int64()).to_numpy()[starts],
         user=dictionary_positions(table["created_by"], company.user_ids)[starts],
         approver=dictionary_positions(table["approved_by"], company.user_ids)[starts],
-        source=dictionary_positions(table["source"], SOURCES)[starts],
+        source=dictionary_positions(table["source"], ENTRY_SOURCES)[starts],
         doc_type=np.asarray([*doc_type.dictionary.to_pylist(), ""], dtype=object)[
             doc_type.indices.fill_null(len(doc_type.dictionary)).to_numpy()[starts]
         ],
@@ -1624,8 +1625,8 @@ def _assemble(
     t = put(t, "user_persona", _dict(overlay(personas, ctx.personas[led.user]), persona_names))
     approvers = dictionary_positions(table["approved_by"], company.user_ids)
     t = put(t, "approved_by", user_column(overlay(approvers, led.approver), company.user_ids))
-    sources = dictionary_positions(table["source"], SOURCES)
-    t = put(t, "source", _dict(overlay(sources, led.source), SOURCES))
+    sources = dictionary_positions(table["source"], ENTRY_SOURCES)
+    t = put(t, "source", _dict(overlay(sources, led.source), ENTRY_SOURCES))
     moved = led.moved[le]
     if moved.any():
         year, number = _fiscal(company, led.posting_day[le])
@@ -1699,7 +1700,7 @@ def _assemble(
             part = put(part, "created_by", user_column(user[owner], company.user_ids))
             part = put(part, "user_persona", _dict(ctx.personas[user][owner], persona_names))
             part = put(part, "approved_by", user_column(approver[owner], company.user_ids))
-            part = put(part, "source", _dict(source[owner], SOURCES))
+            part = put(part, "source", _dict(source[owner], ENTRY_SOURCES))
         types = picks.type_id[clone.anomaly[live]]
         part = put(part, "is_anomaly", pa.array(np.ones(part.num_rows, dtype=bool)))
         part = put(part, "is_fraud", pa.array(fraud_type[types][owner]))

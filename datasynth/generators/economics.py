@@ -28,6 +28,8 @@ expected ones; a year's are within a few tens of percent.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,6 +44,9 @@ from datasynth.core import distributions as dist
 from datasynth.generators import order_to_cash as o2c
 from datasynth.generators import procure_to_pay as p2p
 from datasynth.generators.flows import FlowCompany
+
+if TYPE_CHECKING:
+    from datasynth.generators.master import FollowOn
 
 #: price levels are kept inside this range (a configuration whose flows cannot carry its
 #: expenses at any sensible level gets the bound and a loss, not an overflow)
@@ -142,6 +147,40 @@ def income_statement_net(
     return out
 
 
+def follow_on_terms(
+    numbers: tuple[str, ...],
+    side_weights: tuple[np.ndarray, ...],
+    choices: tuple[np.ndarray, ...],
+    follow_ons: Sequence[FollowOn | None],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per template: drawn entries per posted entry (1 + its follow-ons, in steady state) and
+    the follow-ons' income-statement debit minus credit per unit of the entry's total. A
+    mirror undoes the entry; a replaced side's single line posts to the replacement accounts
+    (a prepayment's releases expense its whole total)."""
+    pl = np.array([a[:1] in INCOME_STATEMENT_CLASSES for a in numbers])
+    n = len(side_weights) // 2
+    group = np.ones(n)
+    follow = np.zeros(n)
+    for t, f in enumerate(follow_ons):
+        if f is None:
+            continue
+        debit, credit = (
+            float((w * pl[c]).sum())
+            for w, c in zip(
+                side_weights[2 * t : 2 * t + 2], choices[2 * t : 2 * t + 2], strict=True
+            )
+        )
+        replaced = float((f.replace_weights * pl[f.replace_accounts]).sum())
+        group[t] = 1.0 + f.mean_installments
+        if f.replace_side == "credit":
+            follow[t] = replaced - debit
+        elif f.replace_side == "debit":
+            follow[t] = credit - replaced
+        else:
+            follow[t] = credit - debit
+    return group, follow
+
+
 def standalone_expense_per_entry(
     config: DatasynthConfig,
     probabilities: np.ndarray,
@@ -149,12 +188,18 @@ def standalone_expense_per_entry(
     log_size: np.ndarray,
     replaced: np.ndarray | None,
     period_entries: float,
+    follow_ons: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> float:
     """Expected net income-statement debit (expenses less revenue) of the standalone ledger
     per entry drawn, in the group currency: entries of ``replaced`` templates are posted by
-    flows or asset accounting instead. A block holds at most a period's entries
-    (``period_entries`` drawn) and at most MAX_BLOCK_ENTRIES."""
+    flows or asset accounting instead; with ``follow_ons`` (:func:`follow_on_terms`) only
+    the first of each group of drawn entries is posted and its follow-ons add their part.
+    A block holds at most a period's entries (``period_entries`` drawn) and at most
+    MAX_BLOCK_ENTRIES."""
     p = probabilities if replaced is None else probabilities * ~replaced
+    if follow_ons is not None:
+        group, follow = follow_ons
+        p, net = p / group, net + follow
     if p.sum() <= 0:
         return 0.0
     block = int(min(period_entries, MAX_BLOCK_ENTRIES) * p.sum())

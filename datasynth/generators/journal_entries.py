@@ -29,6 +29,7 @@ from datasynth.core.blocks import Block
 from datasynth.core.ids import fixed_width_strings, journal_entry_ids
 from datasynth.core.money import AMOUNT_TYPE, MAX_MINOR_UNITS, decimal_from_minor
 from datasynth.core.seeding import stream
+from datasynth.generators.follow_ons import follow_on_entries, plan_follow_ons
 from datasynth.generators.master import AUTOMATED_PERSONA, Master, cost_center_weights
 from datasynth.generators.partners import partner_ids
 
@@ -160,6 +161,14 @@ def generate_direct_entries(
         n = int(keep.sum())
         if n == 0:
             return SCHEMA.empty_table(), left_to_flows
+    # follow-on entries (reversals, releases, returns) stand in for drawn entries of their
+    # template: those are dropped before anything else is drawn for them
+    plan = plan_follow_ons(stream(*key, "follow_ons"), posting, company.periods, block, template)
+    if plan is not None:
+        lines, debits, source, process, template, automated = (
+            x[plan.keep] for x in (lines, debits, source, process, template, automated)
+        )
+        n = int(plan.keep.sum())
 
     rng = stream(*key, "dates")
     weights = company.day_weights[
@@ -344,4 +353,31 @@ def generate_direct_entries(
         pa.array(np.zeros(total_lines, dtype=bool)),
         pa.array(np.zeros(total_lines, dtype=bool)),
     ]
-    return pa.Table.from_arrays(columns, schema=SCHEMA), left_to_flows
+    table = pa.Table.from_arrays(columns, schema=SCHEMA)
+    if plan is not None:
+        follow = follow_on_entries(
+            stream(*key, "follow_on_entries"),
+            posting,
+            master.chart.numbers,
+            master.chart.requires_cost_center,
+            dist.cdf(cost_center_weights()),
+            company.code,
+            company.periods,
+            unit,
+            block,
+            plan,
+            table,
+            template=template,
+            lines=lines,
+            debits=debits,
+            amount=amount,
+            posting_day=posting_day,
+            seconds=seconds,
+            batch_users=company.user_lookup[int(company.persona_offsets[len(PERSONAS)]) :],
+            batch_seconds=lambda m: dist.seconds_of_day(
+                stream(*key, "follow_on_times"), np.ones(m, dtype=bool), t.working_hours
+            ),
+        )
+        if follow is not None:
+            table = pa.concat_tables([table, follow]).unify_dictionaries().combine_chunks()
+    return table, left_to_flows

@@ -152,6 +152,34 @@ class CompanyMaster:
         return self.amount_scale * self.price_level
 
 
+#: when a template's follow-on entries post (docs/generation.md#follow-on-entries)
+FOLLOW_ON_TIMINGS = ("next_period", "period_end", "days")
+
+
+@dataclass(frozen=True)
+class FollowOn:
+    """The entries one entry of a posting template brings after it: an accrual's reversal on
+    the first day of the next period, a prepayment's releases at the ends of its periods, a
+    transfer's return some days later. A follow-on mirrors its entry's lines (debit and credit
+    swapped); with ``replace_side`` that side of the entry collapses into one line on an
+    account drawn from ``replace_accounts`` (a release debits an expense, not the bank)."""
+
+    name: str  # posting template of the follow-on entries ("R2R: Accrual reversal")
+    document_type: str
+    source: str
+    timing: str  # one of FOLLOW_ON_TIMINGS
+    days: tuple[int, int]  # timing "days": posted this many days after the entry (inclusive)
+    installments: np.ndarray  # choices of the number of follow-ons (period_end), else [1]
+    installment_weights: np.ndarray
+    replace_side: str  # "", "debit" or "credit": the entry's side a single new line replaces
+    replace_accounts: np.ndarray
+    replace_weights: np.ndarray
+
+    @property
+    def mean_installments(self) -> float:
+        return float(self.installments @ self.installment_weights)
+
+
 @dataclass(frozen=True)
 class PostingModel:
     """Which accounts an entry of a given business process posts to, and how often."""
@@ -174,6 +202,8 @@ class PostingModel:
     #: log of each template's relative size: entries of larger templates take the larger
     #: drawn amounts (distributions.couple_amounts)
     template_log_size: np.ndarray
+    #: per template, the entries each of its entries brings after it (None for most)
+    follow_ons: tuple[FollowOn | None, ...] = ()
 
     @property
     def groups(self) -> int:
@@ -222,6 +252,7 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
     side_groups: list[list[float]] = []
     side_weights: list[np.ndarray] = []
     choices: list[np.ndarray] = []
+    follow_ons: list[FollowOn | None] = []
     for process in BUSINESS_PROCESSES:
         offsets.append(len(names))
         per_process.append([t["weight"] for t in templates[process]])
@@ -231,20 +262,15 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
             flow_documents.append(template.get("flow_document", ""))
             sizes.append(float(template.get("size", 1.0)))
             for side in ("debit", "credit"):
-                accounts: list[int] = []
-                weights: list[float] = []
-                for ref, share in template[side]:
-                    family = chart.families[ref]
-                    if ref in SUBLEDGER_ROLES:
-                        # a partner's postings go to its reconciliation account: the main one
-                        family = family[:1]
-                    # within a family the main account is busiest (Zipf-like 1/rank)
-                    rank = 1.0 / np.arange(1, len(family) + 1)
-                    accounts.extend(family)
-                    weights.extend((share * rank / rank.sum()).tolist())
+                accounts, weights = _side_accounts(chart, template[side])
                 side_groups.append(weights)
                 side_weights.append(np.asarray(weights) / sum(weights))
                 choices.append(np.asarray(accounts, dtype=np.int32))
+            follow_ons.append(
+                _follow_on(chart, process, template, choices[-2:])
+                if "follow_on" in template
+                else None
+            )
     return PostingModel(
         template_names=tuple(names),
         template_document_types=tuple(document_types),
@@ -257,6 +283,63 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
         process_weights=tuple(per_process),
         side_weights=tuple(side_weights),
         template_log_size=np.log(np.asarray(sizes, dtype=np.float64)),
+        follow_ons=tuple(follow_ons),
+    )
+
+
+def _side_accounts(chart: ChartOfAccounts, refs: list[list[Any]]) -> tuple[list[int], list[float]]:
+    """Accounts and weights of one side of a template: ``[family, share]`` pairs, where a
+    family is ``subtype:x`` or ``role:x``, or ``A - B`` for the accounts of A not in B."""
+    accounts: list[int] = []
+    weights: list[float] = []
+    for ref, share in refs:
+        base, _, minus = (part.strip() for part in ref.partition(" - "))
+        family = list(chart.families[base])
+        if minus:
+            family = [a for a in family if a not in chart.families[minus]]
+        if ref in SUBLEDGER_ROLES:
+            # a partner's postings go to its reconciliation account: the main one
+            family = family[:1]
+        # within a family the main account is busiest (Zipf-like 1/rank)
+        rank = 1.0 / np.arange(1, len(family) + 1)
+        accounts.extend(family)
+        weights.extend((share * rank / rank.sum()).tolist())
+    return accounts, weights
+
+
+def _follow_on(
+    chart: ChartOfAccounts, process: str, template: dict[str, Any], sides: list[np.ndarray]
+) -> FollowOn:
+    spec = template["follow_on"]
+    where = f"posting template {process}: {template['name']!r} follow_on"
+    timing = spec["timing"]
+    if timing not in FOLLOW_ON_TIMINGS:
+        raise ValueError(f"{where}: timing {timing!r} is not one of {FOLLOW_ON_TIMINGS}")
+    installments = spec.get("installments", {"1": 1.0})
+    counts = np.array([int(k) for k in installments], dtype=np.int64)
+    shares = np.array(list(installments.values()), dtype=np.float64)
+    if (counts < 1).any() or ((counts > 1).any() and timing != "period_end"):
+        raise ValueError(f"{where}: installments {list(counts)} (more than 1 needs period_end)")
+    replace = spec.get("replace")
+    side = replace["side"] if replace else ""
+    accounts, weights = _side_accounts(chart, replace["accounts"]) if replace else ([], [])
+    # split into installments, a line keeps its total exactly only on accounts nothing else
+    # ties to a document: no open items, no stock
+    tied = chart.family_mask("subtype:inventory") | chart.family_mask("role:ap")
+    tied |= chart.family_mask("role:ar")
+    if (counts > 1).any() and any(tied[a].any() for a in sides):
+        raise ValueError(f"{where}: installments on a template that posts open items or stock")
+    return FollowOn(
+        name=f"{process}: {spec['name']}",
+        document_type=spec["document_type"],
+        source=spec["source"],
+        timing=timing,
+        days=tuple(spec.get("days", (0, 0))),
+        installments=counts,
+        installment_weights=shares / shares.sum(),
+        replace_side=side,
+        replace_accounts=np.asarray(accounts, dtype=np.int32),
+        replace_weights=np.asarray(weights, dtype=np.float64) / max(sum(weights), 1e-300),
     )
 
 
@@ -508,7 +591,15 @@ def _with_price_level(
     net = economics.income_statement_net(chart.numbers, posting.side_weights, choices)
     expenses = (
         economics.standalone_expense_per_entry(
-            config, p, net, posting.template_log_size, replaced, yearly / 12
+            config,
+            p,
+            net,
+            posting.template_log_size,
+            replaced,
+            yearly / 12,
+            economics.follow_on_terms(
+                chart.numbers, posting.side_weights, choices, posting.follow_ons
+            ),
         )
         * c.amount_scale
         * 100

@@ -165,10 +165,16 @@ def test_posting_templates_only_reference_families_of_the_chart(complexity: str)
         for template in items:
             for side in ("debit", "credit"):
                 assert template[side], (process, template["name"], side)
-                for family, share in template[side]:
+                for ref, share in template[side]:
+                    # "A - B": the accounts of family A that are not in family B
+                    family, _, minus = (part.strip() for part in ref.partition(" - "))
                     assert family in c.families, (process, template["name"], family)
-                    assert c.families[family], family
+                    assert not minus or minus in c.families, (process, template["name"], minus)
+                    assert set(c.families[family]) - set(c.families.get(minus, ())), ref
                     assert share > 0
+            replace = template.get("follow_on", {}).get("replace")
+            for ref, share in replace["accounts"] if replace else ():
+                assert c.families[ref] and share > 0, (process, template["name"], ref)
 
     model = build_posting_model(c)
     expected_templates = sum(len(items) for items in templates.values())

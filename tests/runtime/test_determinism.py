@@ -149,5 +149,5 @@ def test_golden_block_checksum() -> None:
     assert digest == GOLDEN_SHA256
 
 
-GOLDEN_ROWS = 273
-GOLDEN_SHA256 = "379c33d37aa178fa826b91afea9e2b9890d16f071beaf45ab909ffb981d212bf"
+GOLDEN_ROWS = 190
+GOLDEN_SHA256 = "8d1f225ab67008b070c4d0860d20f26ff473b4242e92074b7ecb5dcbca62d12e"

@@ -39,7 +39,15 @@ PLOTS = {
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("evaluate") / "clean"
-    datasynth.generate(small_config(out, "runtime.scheduler=synchronous", "anomalies.enabled=true"))
+    # enough standalone entries (2,000) for the statistical checks
+    datasynth.generate(
+        small_config(
+            out,
+            "runtime.scheduler=synchronous",
+            "anomalies.enabled=true",
+            "transactions.count=8000",
+        )
+    )
     return out
 
 

@@ -1,0 +1,261 @@
+"""Follow-on entries on real generated data: accrual reversals, prepaid releases and bank
+transfer returns (docs/generation.md#follow-on-entries), checked against the entries they
+follow with pandas over the written files, in exact cents."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from conftest import small_config
+
+import datasynth
+from datasynth.generators.chart_of_accounts import build_chart_of_accounts
+from datasynth.generators.master import build_posting_model
+
+SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "verify_output.py"
+MONTHS = 12
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("follow_ons") / "out"
+    datasynth.generate(
+        small_config(
+            out,
+            "runtime.scheduler=synchronous",
+            f"global.period_months={MONTHS}",
+            "transactions.count=30000",
+        )
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def lines(run: Path) -> pd.DataFrame:
+    frame = (
+        ds.dataset(run / "journal_entries", format="parquet", partitioning="hive")
+        .to_table()
+        .to_pandas()
+    )
+    for column in ("company_code", "gl_account", "posting_template", "source", "document_type"):
+        frame[column] = frame[column].astype(str)
+    frame["amount"] = (frame["debit_amount"] - frame["credit_amount"]).map(
+        lambda d: int(Decimal(d) * 100)
+    )
+    frame["posting_date"] = pd.to_datetime(frame["posting_date"])
+    return frame
+
+
+def _follow_ons(lines: pd.DataFrame, template: str) -> pd.DataFrame:
+    return lines[lines["posting_template"] == template]
+
+
+def _net(frame: pd.DataFrame, key: str) -> pd.Series:
+    return frame.groupby([key, "gl_account"])["amount"].sum()
+
+
+def test_accruals_reverse_on_the_first_day_of_the_next_period(lines: pd.DataFrame) -> None:
+    accruals = _follow_ons(lines, "R2R: Accrual")
+    reversals = _follow_ons(lines, "R2R: Accrual reversal")
+    reversals = reversals[reversals["source"] == "reversal"]
+    assert reversals["document_type"].eq("SA").all()
+    last = accruals["posting_date"].max().to_period("M")
+    before_last = accruals[accruals["posting_date"].dt.to_period("M") < last]
+    # every accrual before the last period has exactly one reversal; none in the last one
+    reversed_ids = set(reversals["source_document_id"])
+    assert reversed_ids == set(before_last["document_id"])
+    assert reversals.groupby("source_document_id")["document_id"].nunique().eq(1).all()
+    # the reversal nets its accrual to zero on every account, and posts on the 1st
+    net = _net(accruals[accruals["document_id"].isin(reversed_ids)], "document_id")
+    back = _net(reversals, "source_document_id")
+    back.index = back.index.set_names(net.index.names)
+    assert net.add(back, fill_value=0).eq(0).all()
+    first = reversals.groupby("source_document_id")["posting_date"].first()
+    original = accruals.groupby("document_id")["posting_date"].first().loc[first.index]
+    expected = (original.dt.to_period("M") + 1).dt.to_timestamp()
+    assert (first.to_numpy() == expected.to_numpy()).all()
+    # keeps the accrual's preparer and business process
+    head = accruals.groupby("document_id")[["created_by", "business_process"]].first()
+    mine = reversals.groupby("source_document_id")[["created_by", "business_process"]].first()
+    assert (head.loc[mine.index].astype(str) == mine.astype(str)).all().all()
+
+
+def test_prepaid_releases_expense_the_payment_exactly(lines: pd.DataFrame) -> None:
+    payments = _follow_ons(lines, "R2R: Prepaid expense payment")
+    releases = _follow_ons(lines, "R2R: Prepaid expense release")
+    assert len(payments) and len(releases)
+    assert releases["source"].eq("recurring").all()
+    prepaid = lines["gl_account"].str.startswith("1300")
+    # a payment debits prepaid and credits the main bank account
+    assert (payments.loc[payments["amount"] > 0, "gl_account"].str.startswith("1300")).all()
+    assert (payments.loc[payments["amount"] < 0, "gl_account"].str.startswith("1001")).all()
+    counts = releases.groupby("source_document_id")["document_id"].nunique()
+    assert set(counts.unique()) <= {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+    # releases post on period ends, one per period, debit one expense line each
+    assert (releases["posting_date"] + pd.Timedelta(days=1)).dt.day.eq(1).all()
+    per_period = releases.groupby(["source_document_id", releases["posting_date"].dt.month])
+    assert per_period["document_id"].nunique().eq(1).all()
+    debits = releases[releases["amount"] > 0]
+    assert debits.groupby("document_id").size().eq(1).all()
+    assert not debits["gl_account"].str.startswith("1").any()
+    # what a payment's releases credit to prepaid never exceeds what it put there, and a
+    # payment of the first period released 3, 6 or 12 times is released in full
+    paid = payments[prepaid.loc[payments.index]].groupby("document_id")["amount"].sum()
+    released = -releases[prepaid.loc[releases.index]].groupby("source_document_id")["amount"].sum()
+    assert (released <= paid.loc[released.index]).all()
+    first_month = payments["posting_date"].dt.month.eq(payments["posting_date"].min().month)
+    early = set(payments.loc[first_month, "document_id"])
+    full = counts[counts.index.isin(early) & counts.isin([3, 6])]
+    assert len(full) > 0
+    assert (released.loc[full.index] == paid.loc[full.index]).all()
+
+
+def test_bank_transfers_come_back_within_a_month(lines: pd.DataFrame) -> None:
+    transfers = _follow_ons(lines, "R2R: Bank transfer")
+    returns = _follow_ons(lines, "R2R: Bank transfer return")
+    assert len(transfers) and len(returns)
+    # out of the main operating account(s) into the others, back by the return
+    assert (transfers.loc[transfers["amount"] < 0, "gl_account"].str.startswith("1001")).all()
+    assert not (transfers.loc[transfers["amount"] > 0, "gl_account"].isin(["100100"])).any()
+    net = _net(
+        transfers[transfers["document_id"].isin(returns["source_document_id"])], "document_id"
+    )
+    back = _net(returns, "source_document_id")
+    back.index = back.index.set_names(net.index.names)
+    assert net.add(back, fill_value=0).eq(0).all()
+    out = transfers.groupby("document_id")["posting_date"].first()
+    came = returns.groupby("source_document_id")["posting_date"].first()
+    # every transfer comes back; one that would pass the window's end on its last day
+    assert set(came.index) == set(out.index)
+    days = (came - out.loc[came.index]).dt.days
+    end = lines["posting_date"].max()
+    assert days[came < end].between(1, 32).all()
+    assert days[came == end].between(0, 32).all()
+    assert (came.dt.day_of_week < 5).all() or (came[came.dt.day_of_week >= 5] == end).all()
+
+
+def test_balances_stay_on_the_right_side(run: Path) -> None:
+    tb = pq.read_table(run / "balances" / "trial_balances.parquet").to_pandas()
+    tb["gl_account"] = tb["gl_account"].astype(str)
+    tb["closing"] = tb["closing_balance"].map(lambda d: int(Decimal(d) * 100))
+    key = ["company_code", "fiscal_year", "fiscal_period"]
+
+    def total(prefixes: tuple[str, ...]) -> pd.Series:
+        on = tb["gl_account"].str.startswith(prefixes)
+        return tb[on].groupby(key, observed=True)["closing"].sum()
+
+    # prepaid funded by its payments (and the opening balance), other bank accounts by the
+    # transfers into them: never negative at a period end
+    assert (total(("1300",)) >= 0).all()
+    assert (total(("1002", "1003")) >= 0).all()
+    # accrued liabilities hold the opening balance plus the period's own accruals (standalone
+    # and the close stage's): every earlier accrual has been reversed
+    accrued = -total(("2100",))
+    first = tb[tb["gl_account"].str.startswith("2100")]
+    opening = (
+        first.assign(opening=first["opening_balance"].map(lambda d: int(Decimal(d) * 100)))
+        .sort_values(key)
+        .groupby(["company_code", "gl_account"], observed=True)["opening"]
+        .first()
+        .groupby(level=0)
+        .sum()
+    )
+    led = ds.dataset(run / "journal_entries", format="parquet", partitioning="hive").to_table()
+    led = led.to_pandas()
+    for column in ("company_code", "gl_account", "posting_template"):
+        led[column] = led[column].astype(str)
+    on = led["gl_account"].str.startswith("2100") & led["posting_template"].isin(
+        ["R2R: Accrual", "R2R: Period-end accrual"]
+    )
+    posted = led[on].assign(
+        v=(led["credit_amount"] - led["debit_amount"]).map(lambda d: int(Decimal(d) * 100))
+    )
+    own = posted.groupby(key, observed=True)["v"].sum()
+    expected = own.add(-opening.reindex(own.index, level=0), fill_value=0)
+    assert accrued.loc[own.index].equals(expected.astype("int64"))
+
+
+def test_follow_ons_stand_in_for_drawn_entries() -> None:
+    config = datasynth.load_config(["global.period_months=3", "transactions.count=60000"])
+    plan = datasynth.plan(config)
+    block = next(b for b in plan.blocks_of("journal_entries") if b.fiscal_period == 1)
+    table = datasynth.generate_block(config, "journal_entries", block.index)
+    first = table.filter(pc.equal(table["line_number"], 1))
+    templates = pc.value_counts(first["posting_template"].cast(pa.string())).to_pylist()
+    count = {t["values"]: t["counts"] for t in templates}
+    # R2R: a reversal for about every accrual, releases for the prepayments
+    assert abs(count["R2R: Accrual"] - count["R2R: Accrual reversal"]) <= 1
+    assert count["R2R: Prepaid expense release"] > count["R2R: Prepaid expense payment"]
+    # the process mix of the entries holds: R2R keeps its configured share of the block
+    r2r = sum(v for k, v in count.items() if k.startswith("R2R"))
+    share = config.transactions.business_processes["R2R"]
+    assert abs(r2r / block.entries - share) < 0.02
+
+
+def test_installments_on_open_items_are_refused() -> None:
+    import datasynth.generators.master as master_module
+
+    chart = build_chart_of_accounts("small", "manufacturing")
+    original = master_module.load
+
+    def patched(name: str) -> dict:
+        data = json.loads(json.dumps(original(name)))
+        if name == "chart_of_accounts":
+            template = data["posting_templates"]["P2P"][2]  # vendor invoice for services: AP
+            template["follow_on"] = {
+                "name": "x",
+                "document_type": "SA",
+                "source": "recurring",
+                "timing": "period_end",
+                "installments": {"3": 1.0},
+            }
+        return data
+
+    master_module.load = patched  # type: ignore[assignment]
+    try:
+        with pytest.raises(ValueError, match="installments on a template that posts open items"):
+            build_posting_model(chart)
+    finally:
+        master_module.load = original  # type: ignore[assignment]
+
+
+def test_an_altered_reversal_fails_the_checks(tmp_path: Path) -> None:
+    import hashlib
+
+    out = tmp_path / "out"
+    datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    # move a reversal's line to another account: still balanced, no longer a reversal
+    for record in manifest["files"]:
+        if record["table"] != "journal_entries":
+            continue
+        table = pq.read_table(out / record["path"])
+        source = table["source"].cast(pa.string()).to_pylist()
+        rows = [i for i, s in enumerate(source) if s == "reversal"]
+        if rows:
+            break
+    else:
+        pytest.fail("no reversal in the run")
+    column = table.schema.get_field_index("gl_account")
+    accounts = table["gl_account"].cast(pa.string()).to_pylist()
+    accounts[rows[0]] = "100200" if accounts[rows[0]] != "100200" else "100300"
+    table = table.set_column(column, "gl_account", pa.array(accounts).dictionary_encode())
+    path = out / record["path"]
+    pq.write_table(table, path)
+    record.update(bytes=path.stat().st_size, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    bad = subprocess.run(
+        [sys.executable, str(SCRIPT), str(out)], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 1
+    assert "a reversal does not net its entry" in bad.stderr
