@@ -119,6 +119,42 @@ def _split(total: int, weights: dict[str, float], unit: int, absorb: str) -> dic
     return out
 
 
+def opening_total_assets(config: DatasynthConfig, master: Master, company_index: int) -> int:
+    """A company's opening total assets in minor units (see :func:`opening_amounts`).
+
+    Raises ValueError naming ``balances.opening.total_assets`` when the total does not fit an
+    amount (decimal(18, 2)) in the company's currency; the run checks every company before it
+    writes anything."""
+    o = config.balances.opening
+    company = master.companies[company_index]
+    profile = load("opening_balances")["industries"][config.global_.industry]
+    rng = stream(config.global_.seed, "opening_balances", company.code)
+    scale = 1.0 + o.variation * (2.0 * rng.random() - 1.0)
+    if o.total_assets is not None:
+        base = o.total_assets * company.amount_scale * 100
+    elif company.annual_revenue > 0:
+        # revenue over total assets is the industry's asset turnover
+        base = company.annual_revenue / profile["asset_turnover"]
+    else:
+        base = DEFAULT_TOTAL_ASSETS * company.amount_scale * 100
+    unit = company.amount_unit
+    total = round(base * scale / unit) * unit
+    if total > MAX_MINOR_UNITS:
+        given = (
+            ""
+            if o.total_assets is None
+            else f" ({o.total_assets:,.0f} {config.global_.group_currency} given)"
+        )
+        raise ValueError(
+            f"balances.opening.total_assets: {base * scale / 100:,.0f} {company.currency} for "
+            f"company {company.code}{given} is more than an amount can hold "
+            f"({MAX_MINOR_UNITS / 100:,.0f} {company.currency}); set a total_assets below "
+            f"{MAX_MINOR_UNITS / 100 / company.amount_scale / (1 + o.variation):,.0f} "
+            f"{config.global_.group_currency}"
+        )
+    return int(total)
+
+
 def opening_amounts(config: DatasynthConfig, master: Master, company_index: int) -> dict[str, int]:
     """Signed opening balance (minor units, debit positive) per account of one company.
 
@@ -134,23 +170,8 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
     data = load("opening_balances")
     profile = data["industries"][config.global_.industry]
     blocks: dict[str, dict[str, float]] = data["blocks"]
-    rng = stream(config.global_.seed, "opening_balances", company.code)
     unit = company.amount_unit
-    scale = 1.0 + o.variation * (2.0 * rng.random() - 1.0)
-    if o.total_assets is not None:
-        base = o.total_assets * company.amount_scale * 100
-    elif company.annual_revenue > 0:
-        # revenue over total assets is the industry's asset turnover
-        base = company.annual_revenue / profile["asset_turnover"]
-    else:
-        base = DEFAULT_TOTAL_ASSETS * company.amount_scale * 100
-    total = round(base * scale / unit) * unit
-    if total > MAX_MINOR_UNITS:
-        raise ValueError(
-            f"balances.opening.total_assets: {base * scale / 100:,.0f} {company.currency} for "
-            f"company {company.code} is more than an amount can hold "
-            f"({MAX_MINOR_UNITS / 100:,.0f}); set a smaller total_assets"
-        )
+    total = opening_total_assets(config, master, company_index)
     current = round(total * profile["current_share"] / unit) * unit
     shares = {
         **{k: current * v for k, v in profile["current"].items()},

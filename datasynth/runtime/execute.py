@@ -20,6 +20,7 @@ from typing import Any
 
 from datasynth.config.errors import ConfigError
 from datasynth.config.models import DatasynthConfig
+from datasynth.generators.balances import opening_total_assets
 from datasynth.runtime.balances import reduction_graph, tree, write_balances, write_period_close
 from datasynth.runtime.blocks import config_fingerprint, plan_and_master, write_block
 from datasynth.runtime.evaluate import add_stage as add_report
@@ -201,6 +202,7 @@ def run(config: DatasynthConfig) -> RunResult:
     started = time.perf_counter()
     plan = build_plan(config)
     check_output(config)
+    _check_opening(config)
     rt = config.runtime
     progress_enabled = (rt.progress and sys.stderr.isatty()) or os.environ.get(
         "DATASYNTH_PROGRESS"
@@ -230,6 +232,22 @@ def run(config: DatasynthConfig) -> RunResult:
         blocks_skipped=sum(1 for r in records if r.get("skipped")),
         peak_rss=max((int(r.get("peak_rss", 0)) for r in records), default=0),
     )
+
+
+def _check_opening(config: DatasynthConfig) -> None:
+    """Every company's opening balance sheet fits an amount, before anything is written (the
+    master data it needs is built here once; local schedulers reuse it)."""
+    if not config.balances.enabled:
+        return
+    master = plan_and_master(config)[1]
+    problems = []
+    for i in range(len(master.companies)):
+        try:
+            opening_total_assets(config, master, i)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError(problems)
 
 
 def _run_local(config: DatasynthConfig, graph: dict[Any, Any], names: GraphKeys) -> dict[str, Any]:

@@ -423,6 +423,40 @@ def test_cli_exits_2_and_writes_nothing(name: str, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no outputs/ or .hydra either
 
 
+def test_cli_refuses_opening_balances_that_overflow_before_writing(tmp_path: Path) -> None:
+    # 90 trillion dollars in rupiah (about 15,000 a dollar) pass decimal(18, 2); the run says so
+    # before it writes anything, naming the company and the largest total that fits
+    out = tmp_path / "out"
+    args = [
+        f"output.dir={out}",
+        "companies.1.currency=IDR",
+        "balances.opening.total_assets=9e13",
+        "runtime.scheduler=synchronous",
+    ]
+    proc = run_cli(args, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "  - balances.opening.total_assets: " in proc.stderr
+    assert "company 2000 (90,000,000,000,000 USD given)" in proc.stderr
+    assert "set a total_assets below" in proc.stderr
+    assert "company 1000" not in proc.stderr  # USD: fits
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+    # the bound it names is the largest that runs
+    bound = float(proc.stderr.split("set a total_assets below ")[1].split()[0].replace(",", ""))
+    ok = run_cli(
+        [
+            *args[:2],
+            f"balances.opening.total_assets={bound:.0f}",
+            *args[3:],
+            "transactions.count=500",
+            "global.period_months=1",
+        ],
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_cli_refuses_a_complete_run_with_exit_2(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
