@@ -113,6 +113,10 @@ DEPARTMENTS: tuple[tuple[str, str, float], ...] = (
 AUTOMATED_PERSONA = "automated_system"
 #: control accounts kept by partner (the subledger): lines on them name a vendor or customer
 SUBLEDGER_ROLES = ("role:ap", "role:ar", "role:ic_payable", "role:ic_receivable")
+#: roles posted on their main account only: a partner's postings go to its reconciliation
+#: account, payments in and out through the main operating bank account (the flows' and the
+#: settlements' bank); the company's other bank accounts move by transfers
+MAIN_ACCOUNT_ROLES = (*SUBLEDGER_ROLES, "role:bank")
 
 
 @dataclass(frozen=True)
@@ -292,14 +296,16 @@ def _side_accounts(chart: ChartOfAccounts, refs: list[list[Any]]) -> tuple[list[
     family is ``subtype:x`` or ``role:x``, or ``A - B`` for the accounts of A not in B."""
     accounts: list[int] = []
     weights: list[float] = []
+
+    def members(ref: str) -> list[int]:
+        family = list(chart.families[ref])
+        return family[:1] if ref in MAIN_ACCOUNT_ROLES else family
+
     for ref, share in refs:
         base, _, minus = (part.strip() for part in ref.partition(" - "))
-        family = list(chart.families[base])
+        family = members(base)
         if minus:
-            family = [a for a in family if a not in chart.families[minus]]
-        if ref in SUBLEDGER_ROLES:
-            # a partner's postings go to its reconciliation account: the main one
-            family = family[:1]
+            family = [a for a in family if a not in members(minus)]
         # within a family the main account is busiest (Zipf-like 1/rank)
         rank = 1.0 / np.arange(1, len(family) + 1)
         accounts.extend(family)

@@ -150,4 +150,4 @@ def test_golden_block_checksum() -> None:
 
 
 GOLDEN_ROWS = 190
-GOLDEN_SHA256 = "8d1f225ab67008b070c4d0860d20f26ff473b4242e92074b7ecb5dcbca62d12e"
+GOLDEN_SHA256 = "e79cd67a1f38d63037936c5cfb9aa2e5003aad54a96f67e08423510e53efcc9a"
