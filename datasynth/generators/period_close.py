@@ -12,6 +12,9 @@ company and period draws from its own stream):
   payable.
 * **Year-end closing**: every income-statement account's balance of the fiscal year is moved
   to retained earnings, so the last period closes with the income statement at zero.
+* **Release of the opening prepaid balance** (:func:`release_opening_prepaid`): the
+  prepayments made before the window are expensed at the ends of its first periods, as the
+  window's own prepayments are by their releases.
 
 Close entries carry source ``period_close`` and their own document types (:data:`POSTINGS`).
 """
@@ -37,7 +40,11 @@ POSTINGS = {
     "accrual_reversal": Posting("AV", "R2R: Accrual reversal", SOURCE, "R2R"),
     "tax_provision": Posting("TX", "R2R: Income tax provision", SOURCE, "R2R"),
     "year_end_close": Posting("YC", "R2R: Year-end closing", SOURCE, "R2R"),
+    "opening_prepaid_release": Posting("SA", "R2R: Prepaid expense release", SOURCE, "R2R"),
 }
+#: periods over which the opening prepaid balance is released (the average remaining term of
+#: prepayments of 3, 6 or 12 periods)
+OPENING_PREPAID_PERIODS = 6
 #: expense subtypes whose services are accrued at period end (the accrual template's accounts)
 ACCRUED_SUBTYPES = (
     "it_services",
@@ -210,4 +217,58 @@ def close_entries(
                         )
                         for a, s in zip(lines, signed, strict=True):
                             close[k, index[a]] += s
+    return out.table()
+
+
+def release_opening_prepaid(
+    config: DatasynthConfig, master: Master, company_index: int, opening: dict[str, int]
+) -> pa.Table:
+    """The opening balance of each prepaid account (``opening``: signed minor units per
+    account) released in equal parts (exact: the parts sum to the balance) at the ends of the
+    first :data:`OPENING_PREPAID_PERIODS` periods of the window, one entry per period: the
+    prepaid accounts credited, one expense account debited, drawn like the releases of the
+    window's own prepayments (insurance, rent, IT services). Periods after the window keep
+    the rest on the prepaid account."""
+    chart = master.chart
+    company = master.companies[company_index]
+    prepaid = [chart.numbers[a] for a in chart.families.get("subtype:prepaid", ())]
+    balances = [(a, opening.get(a, 0)) for a in prepaid if opening.get(a, 0) > 0]
+    out = LedgerLines()
+    if not balances:
+        return out.table()
+    spec = next((f for f in master.posting.follow_ons if f is not None and f.replace_side), None)
+    if spec is None:
+        return out.table()
+    rng = stream(config.global_.seed, "opening_prepaid", company.code)
+    n = OPENING_PREPAID_PERIODS
+    unit = company.amount_unit
+    finance_cc = next(c for c in company.cost_centers if c.endswith("-FIN"))
+    clerk = first_user(company, AUTOMATED_PERSONA)
+    cdf = np.cumsum(spec.replace_weights)
+    for k, period in enumerate(company.periods[:n]):
+        parts = [((b // unit) * (k + 1) // n - (b // unit) * k // n) * unit for _, b in balances]
+        if k == n - 1:  # the rest of a balance that is not a whole number of units
+            parts = [p + b % unit for p, (_, b) in zip(parts, balances, strict=True)]
+        total = sum(parts)
+        if total <= 0:
+            continue
+        pick = min(int(np.searchsorted(cdf, rng.random(), side="right")), cdf.size - 1)
+        expense = chart.numbers[int(spec.replace_accounts[pick])]
+        lines = [expense, *(a for a, _ in balances)]
+        signed = [total, *(-p for p in parts)]
+        keep = [i for i, v in enumerate(signed) if v != 0]
+        lines, signed = [lines[i] for i in keep], [signed[i] for i in keep]
+        needs_cc = chart.requires_cost_center
+        index = {a: i for i, a in enumerate(chart.numbers)}
+        out.entry(
+            company,
+            period,
+            f"PC-{company.code}-{period.fiscal_year:04d}{period.fiscal_period:02d}-PR01",
+            POSTINGS["opening_prepaid_release"],
+            period.stop - dt.timedelta(days=1),
+            clerk,
+            lines,
+            signed,
+            [finance_cc if needs_cc[index[a]] else None for a in lines],
+        )
     return out.table()

@@ -45,7 +45,7 @@ from datasynth.generators.open_items import (
     opening_items,
     settle_opening_items,
 )
-from datasynth.generators.period_close import close_entries
+from datasynth.generators.period_close import close_entries, release_opening_prepaid
 from datasynth.runtime.blocks import by_period
 from datasynth.runtime.plan import JOURNAL_ENTRIES
 from datasynth.runtime.subledgers import (
@@ -158,6 +158,7 @@ def write_period_close(
     amounts = opening_amounts(config, master, company_index)
     opening = opening_items(config, master, company_index, amounts)
     entries.append(settle_opening_items(config, master, company_index, opening))
+    entries.append(release_opening_prepaid(config, master, company_index, amounts))
     stock = opening_positions(config, master, company_index, amounts)
     inventory_entries, positions = value_inventory(
         config, master, company_index, totals["inventory"], stock

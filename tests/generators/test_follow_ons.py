@@ -93,6 +93,7 @@ def test_accruals_reverse_on_the_first_day_of_the_next_period(lines: pd.DataFram
 def test_prepaid_releases_expense_the_payment_exactly(lines: pd.DataFrame) -> None:
     payments = _follow_ons(lines, "R2R: Prepaid expense payment")
     releases = _follow_ons(lines, "R2R: Prepaid expense release")
+    releases = releases[releases["source"] != "period_close"]  # the opening balance's
     assert len(payments) and len(releases)
     assert releases["source"].eq("recurring").all()
     prepaid = lines["gl_account"].str.startswith("1300")
@@ -263,3 +264,27 @@ def test_an_altered_reversal_fails_the_checks(tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert "a reversal does not net its entry" in bad.stderr
+
+
+def test_the_opening_prepaid_balance_is_released_over_six_periods(
+    run: Path, lines: pd.DataFrame
+) -> None:
+    tb = pq.read_table(run / "balances" / "trial_balances.parquet").to_pandas()
+    tb["gl_account"] = tb["gl_account"].astype(str)
+    first = tb[(tb["fiscal_period"] == tb["fiscal_period"].min()) & (tb["fiscal_year"] == 2024)]
+    first = first[first["gl_account"].str.startswith("1300")]
+    opening = first.groupby("company_code", observed=True)["opening_balance"].sum()
+    opening = opening.map(lambda d: int(Decimal(d) * 100))
+    releases = lines[lines["document_id"].str.endswith("-PR01")]
+    assert releases["source"].eq("period_close").all()
+    assert releases["posting_template"].eq("R2R: Prepaid expense release").all()
+    on_prepaid = releases[releases["gl_account"].str.startswith("1300")]
+    released = -on_prepaid.groupby("company_code")["amount"].sum()
+    assert (opening > 0).all()
+    assert released.sort_index().to_dict() == opening.sort_index().to_dict()
+    # the first six period ends, in equal parts to the cent (one unit of rounding)
+    per_period = -on_prepaid.groupby(["company_code", "posting_date"])["amount"].sum()
+    assert per_period.groupby(level=0).size().eq(6).all()
+    spread = per_period.groupby(level=0).agg(lambda v: v.max() - v.min())
+    assert (spread <= 100).all()
+    assert releases["posting_date"].dt.month.max() == 6

@@ -322,7 +322,8 @@ def close_lines(run: Path) -> pd.DataFrame:
 
 def test_close_entries_carry_their_own_source_and_types(close_lines: pd.DataFrame) -> None:
     assert set(close_lines["document_type"]) >= {"AC", "AV", "AF", "MR", "YC"}
-    assert set(close_lines["document_type"]) <= {"AC", "AV", "AF", "MR", "TX", "YC"}
+    # SA: the release of the opening prepaid balance
+    assert set(close_lines["document_type"]) <= {"AC", "AV", "AF", "MR", "TX", "YC", "SA"}
     assert (close_lines.groupby("document_id")["signed"].sum() == 0).all()
     assert close_lines["document_id"].str.startswith("PC-").all()
 
