@@ -5,8 +5,6 @@ follow with pandas over the written files, in exact cents."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,13 +14,12 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from conftest import small_config
+from conftest import rewrite_file, small_config, verify_output
 
 import datasynth
 from datasynth.generators.chart_of_accounts import build_chart_of_accounts
 from datasynth.generators.master import build_posting_model
 
-SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "verify_output.py"
 MONTHS = 12
 
 
@@ -235,8 +232,6 @@ def test_installments_on_open_items_are_refused() -> None:
 
 
 def test_an_altered_reversal_fails_the_checks(tmp_path: Path) -> None:
-    import hashlib
-
     out = tmp_path / "out"
     datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
     manifest = json.loads((out / "manifest.json").read_text())
@@ -255,13 +250,8 @@ def test_an_altered_reversal_fails_the_checks(tmp_path: Path) -> None:
     accounts = table["gl_account"].cast(pa.string()).to_pylist()
     accounts[rows[0]] = "100200" if accounts[rows[0]] != "100200" else "100300"
     table = table.set_column(column, "gl_account", pa.array(accounts).dictionary_encode())
-    path = out / record["path"]
-    pq.write_table(table, path)
-    record.update(bytes=path.stat().st_size, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
-    (out / "manifest.json").write_text(json.dumps(manifest))
-    bad = subprocess.run(
-        [sys.executable, str(SCRIPT), str(out)], capture_output=True, text=True, check=False
-    )
+    rewrite_file(out, record, table, manifest)
+    bad = verify_output(out)
     assert bad.returncode == 1
     assert "a reversal does not net its entry" in bad.stderr
 

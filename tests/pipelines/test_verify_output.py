@@ -2,38 +2,29 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import small_config
+from conftest import rewrite_file, small_config, verify_output
 
 import datasynth
-
-SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "verify_output.py"
 
 
 def test_verify_accepts_a_run_and_flags_damage(tmp_path: Path) -> None:
     out = tmp_path / "out"
     datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
-    ok = subprocess.run(
-        [sys.executable, str(SCRIPT), str(out)], capture_output=True, text=True, check=False
-    )
+    ok = verify_output(out)
     assert ok.returncode == 0, ok.stderr
     victim = next((out / "journal_entries").rglob("*.parquet"))
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0xFF
     victim.write_bytes(bytes(data))
-    bad = subprocess.run(
-        [sys.executable, str(SCRIPT), str(out)], capture_output=True, text=True, check=False
-    )
+    bad = verify_output(out)
     assert bad.returncode == 1
     assert victim.name in bad.stderr and "sha256" in bad.stderr
 
 
 def test_verify_catches_a_payment_that_does_not_settle_its_invoice(tmp_path: Path) -> None:
     """A consistent-looking file (manifest updated) whose content breaks AP = open items."""
-    import hashlib
     import json
 
     import pyarrow as pa
@@ -49,11 +40,7 @@ def test_verify_catches_a_payment_that_does_not_settle_its_invoice(tmp_path: Pat
     amount = table["amount"]
     changed = pc.add(amount, pa.scalar(1, amount.type)).cast(amount.type)
     table = table.set_column(table.schema.get_field_index("amount"), "amount", changed)
-    pq.write_table(table, path)
-    record.update(bytes=path.stat().st_size, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
-    (out / "manifest.json").write_text(json.dumps(manifest))
-    bad = subprocess.run(
-        [sys.executable, str(SCRIPT), str(out)], capture_output=True, text=True, check=False
-    )
+    rewrite_file(out, record, table, manifest)
+    bad = verify_output(out)
     assert bad.returncode == 1
     assert "AP:" in bad.stderr and "open items" in bad.stderr

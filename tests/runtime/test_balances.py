@@ -3,11 +3,8 @@ with an independent computation (pandas over the written files, exact integer ce
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from conftest import small_config
+from conftest import rewrite_file, small_config, verify_output
 
 import datasynth
 from datasynth.core.money import decimal_from_minor
@@ -29,7 +26,6 @@ from datasynth.runtime.plan import build_plan
 V3 = "companies.1.fiscal_year_variant=V3"
 #: enough disposals in four months to check them
 DISPOSALS = "balances.fixed_assets.disposal_rate=0.6"
-SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "verify_output.py"
 
 
 def cents(values: pd.Series) -> pd.Series:
@@ -241,23 +237,10 @@ def test_balances_can_be_switched_off(tmp_path: Path) -> None:
     assert "trial_balances" not in manifest["tables"]
 
 
-def _rewrite(out: Path, record: dict, table: pa.Table, manifest: dict) -> None:
-    path = out / record["path"]
-    pq.write_table(table, path)
-    record.update(bytes=path.stat().st_size, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
-    (out / "manifest.json").write_text(json.dumps(manifest))
-
-
-def _verify(out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), str(out)], capture_output=True, text=True, check=False
-    )
-
-
 def test_one_altered_journal_line_fails_the_checks(tmp_path: Path) -> None:
     out = tmp_path / "out"
     datasynth.generate(small_config(out, "runtime.scheduler=synchronous"))
-    assert _verify(out).returncode == 0
+    assert verify_output(out).returncode == 0
     manifest = json.loads((out / "manifest.json").read_text())
     record = next(
         f for f in manifest["files"] if f["table"] == "journal_entries" and f["rows"] > 10
@@ -268,8 +251,8 @@ def test_one_altered_journal_line_fails_the_checks(tmp_path: Path) -> None:
     row = next(i for i, v in enumerate(debit) if v > 0)
     debit[row] += Decimal("0.01")
     table = table.set_column(column, table.field(column), pa.array(debit, table.field(column).type))
-    _rewrite(out, record, table, manifest)
-    bad = _verify(out)
+    rewrite_file(out, record, table, manifest)
+    bad = verify_output(out)
     assert bad.returncode == 1
     assert "differ from the ledger" in bad.stderr
     assert "unbalanced entries" in bad.stderr
@@ -292,8 +275,8 @@ def test_an_altered_trial_balance_fails_the_checks(tmp_path: Path) -> None:
     table = table.set_column(
         column, table.field(column), pa.array(opening, table.field(column).type)
     )
-    _rewrite(out, record, table, manifest)
-    bad = _verify(out)
+    rewrite_file(out, record, table, manifest)
+    bad = verify_output(out)
     assert bad.returncode == 1
     assert "closing <> opening" in bad.stderr
     assert "opening differs from the previous closing" in bad.stderr
@@ -547,8 +530,8 @@ def test_an_altered_register_fails_the_checks(tmp_path: Path) -> None:
     table = table.set_column(
         column, table.field(column), pa.array(values, table.field(column).type)
     )
-    _rewrite(out, record, table, manifest)
-    bad = _verify(out)
+    rewrite_file(out, record, table, manifest)
+    bad = verify_output(out)
     assert bad.returncode == 1
     assert "ledger differs from the register" in bad.stderr
 
@@ -703,8 +686,8 @@ def test_an_altered_open_item_fails_the_checks(tmp_path: Path) -> None:
     table = table.set_column(
         column, table.field(column), pa.array(values, table.field(column).type)
     )
-    _rewrite(out, record, table, manifest)
-    bad = _verify(out)
+    rewrite_file(out, record, table, manifest)
+    bad = verify_output(out)
     assert bad.returncode == 1
     assert "differs from its open items" in bad.stderr
     assert "against their journal lines" in bad.stderr
@@ -822,8 +805,8 @@ def test_an_altered_stock_position_fails_the_checks(tmp_path: Path) -> None:
     table = table.set_column(
         column, table.field(column), pa.array(values, table.field(column).type)
     )
-    _rewrite(out, record, table, manifest)
-    bad = _verify(out)
+    rewrite_file(out, record, table, manifest)
+    bad = verify_output(out)
     assert bad.returncode == 1
     assert "do not roll forward" in bad.stderr
 
