@@ -407,6 +407,10 @@ def _reference_edges(
     out[relation("journal_entry", "references", "fixed_asset")] = pairs.filter(
         pc.is_in(pairs["dst"], value_set=assets)
     )
+    # a follow-on entry (accrual reversal, prepaid release, transfer return) -> its entry
+    out[relation("journal_entry", "follows", "journal_entry")] = pairs.filter(
+        pc.fill_null(pc.starts_with(pairs["dst"], "JE-"), False)
+    )
     return out
 
 

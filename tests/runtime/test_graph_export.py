@@ -129,6 +129,21 @@ def test_every_edge_endpoint_is_a_node(run: Path) -> None:
     # every entry reaches its accounts, every flow posting its document
     refs = pq.read_table(base / "edges" / "journal_entry__references__document")
     assert refs.num_rows > 1000
+    # and every follow-on entry the entry it follows, exactly as the ledger names them
+    follows = pq.read_table(base / "edges" / "journal_entry__follows__journal_entry")
+    ledger = ds.dataset(run / "journal_entries", format="parquet", partitioning="hive").to_table(
+        columns=["document_id", "source_document_id"]
+    )
+    named = {
+        (a, b)
+        for a, b in zip(
+            ledger["document_id"].to_pylist(), ledger["source_document_id"].to_pylist(), strict=True
+        )
+        if b and b.startswith("JE-")
+    }
+    edges = zip(follows["src"].to_pylist(), follows["dst"].to_pylist(), strict=True)
+    assert named and set(edges) == named
+    assert follows.num_rows == len(named)
 
 
 def test_masks_are_disjoint_and_cover_the_labelled_units(run: Path) -> None:
