@@ -206,11 +206,16 @@ class FlowContext:
 
     def fiscal(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fiscal year and period of each day (days must lie inside the window)."""
-        firsts = np.array([day_number(p.first) for p in self.periods], dtype=np.int64)
-        k = np.searchsorted(firsts, days, side="right") - 1
-        years = np.array([p.fiscal_year for p in self.periods], dtype=np.int16)
-        numbers = np.array([p.fiscal_period for p in self.periods], dtype=np.int8)
-        return years[k], numbers[k]
+        return fiscal_of(self.periods, days)
+
+
+def fiscal_of(periods: Sequence[FiscalPeriod], days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fiscal year and period of each day (days since 1970, inside the periods' window)."""
+    firsts = np.array([day_number(p.first) for p in periods], dtype=np.int64)
+    k = np.searchsorted(firsts, days, side="right") - 1
+    years = np.array([p.fiscal_year for p in periods], dtype=np.int16)
+    numbers = np.array([p.fiscal_period for p in periods], dtype=np.int8)
+    return years[k], numbers[k]
 
 
 def slotted(*exists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,7 @@ from datasynth.core.blocks import Block
 from datasynth.core.calendars import FiscalPeriod
 from datasynth.core.ids import journal_entry_ids
 from datasynth.core.money import decimal_from_minor
-from datasynth.generators.flows import day_number
+from datasynth.generators.flows import day_number, fiscal_of, workday
 from datasynth.generators.master import AUTOMATED_PERSONA, FollowOn, PostingModel
 
 
@@ -156,9 +156,7 @@ def follow_on_entries(
             day[on] = stops[np.minimum(here + k[on], len(periods) - 1)] - 1
         else:
             lo, hi = f.days
-            later = posting_day[head[on]] + rng.integers(lo, hi + 1, int(on.sum()))
-            weekday = (later + 3) % 7  # Monday = 0; weekends move to Monday
-            later += np.where(weekday == 5, 2, np.where(weekday == 6, 1, 0))
+            later = workday(posting_day[head[on]] + rng.integers(lo, hi + 1, int(on.sum())))
             day[on] = np.minimum(later, stops[-1] - 1)
 
     # --- lines: the entry's lines mirrored, a replaced side collapsed into its first line ---
@@ -237,7 +235,7 @@ def follow_on_entries(
     head_ids = journal_entry_ids(
         company_code, block.fiscal_year, block.fiscal_period, block.block_number, head
     )
-    year, period = _fiscal(firsts, periods, day)
+    year, period = fiscal_of(periods, day)
     # batch jobs post the releases and returns, people (the entry's preparer) the reversals
     users = np.asarray(rows["created_by"].combine_chunks().indices, dtype=np.int64)
     personas = rows["user_persona"].combine_chunks()
@@ -296,15 +294,6 @@ def follow_on_entries(
         for name in entries.column_names
     ]
     return pa.Table.from_arrays(columns, schema=entries.schema)
-
-
-def _fiscal(
-    firsts: np.ndarray, periods: tuple[FiscalPeriod, ...], days: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    k = np.searchsorted(firsts, days, side="right") - 1
-    years = np.array([p.fiscal_year for p in periods], dtype=np.int16)
-    numbers = np.array([p.fiscal_period for p in periods], dtype=np.int8)
-    return years[k], numbers[k]
 
 
 def _dictionary(indices: np.ndarray, values: list[str] | tuple[str, ...]) -> pa.DictionaryArray:

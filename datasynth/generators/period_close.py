@@ -245,6 +245,8 @@ def release_opening_prepaid(
     finance_cc = next(c for c in company.cost_centers if c.endswith("-FIN"))
     clerk = first_user(company, AUTOMATED_PERSONA)
     cdf = np.cumsum(spec.replace_weights)
+    needs_cc = chart.requires_cost_center
+    index = {a: i for i, a in enumerate(chart.numbers)}
     for k, period in enumerate(company.periods[:n]):
         parts = [((b // unit) * (k + 1) // n - (b // unit) * k // n) * unit for _, b in balances]
         if k == n - 1:  # the rest of a balance that is not a whole number of units
@@ -258,8 +260,6 @@ def release_opening_prepaid(
         signed = [total, *(-p for p in parts)]
         keep = [i for i, v in enumerate(signed) if v != 0]
         lines, signed = [lines[i] for i in keep], [signed[i] for i in keep]
-        needs_cc = chart.requires_cost_center
-        index = {a: i for i, a in enumerate(chart.numbers)}
         out.entry(
             company,
             period,
