@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-_POWERS = 10 ** np.arange(18, dtype=np.int64)[::-1]
+#: the two ASCII digits of 0 .. 99
+_PAIRS = np.array([[ord("0") + i // 10, ord("0") + i % 10] for i in range(100)], dtype=np.uint8)
 
 
 def digits(numbers: np.ndarray, width: int) -> np.ndarray:
@@ -17,8 +18,16 @@ def digits(numbers: np.ndarray, width: int) -> np.ndarray:
     values = np.asarray(numbers, dtype=np.int64)
     if values.size and (int(values.min()) < 0 or int(values.max()) >= 10**width):
         raise OverflowError(f"a number does not fit in {width} digits")
-    powers = _POWERS[-width:]
-    return ((values[:, None] // powers[None, :]) % 10 + ord("0")).astype(np.uint8)
+    out = np.empty((values.size, width), dtype=np.uint8)
+    # two digits per division, from the right
+    rest, end = values, width
+    while end >= 2:
+        rest, pair = np.divmod(rest, 100)
+        out[:, end - 2 : end] = _PAIRS[pair]
+        end -= 2
+    if end == 1:
+        out[:, 0] = rest + ord("0")
+    return out
 
 
 def fixed_width_strings(prefix: str, numbers: np.ndarray, width: int, suffix: str = "") -> pa.Array:

@@ -237,7 +237,8 @@ def value_inventory(
     q[at_open] = [qv[0] for qv in opening.values()]
     v[at_open] = [qv[1] for qv in opening.values()]
     material = keys % _CODE
-    accounts = np.asarray(master.chart.numbers, dtype=object)[keys // _CODE]
+    account_index = keys // _CODE
+    accounts = np.asarray(master.chart.numbers, dtype=object)[account_index]
     unit_cost = cost[material]
     unit = company.amount_unit
     # materials the company never sells are what production consumes
@@ -335,12 +336,11 @@ def value_inventory(
         ):
             columns[name].append(values[show])
         picked = np.flatnonzero(show)
-        columns["company_code"].append(np.full(picked.size, company.code, dtype=object))
         columns["fiscal_year"].append(np.full(picked.size, period.fiscal_year, np.int16))
         columns["fiscal_period"].append(np.full(picked.size, period.fiscal_period, np.int8))
         end = (period.stop - _EPOCH).days - 1
         columns["period_end"].append(np.full(picked.size, end, np.int32))
-        columns["gl_account"].append(np.asarray(accounts, dtype=object)[picked])
+        columns["gl_account"].append(account_index[picked])
         columns["material_id"].append(material[picked])
         q = closing_q
         v = closing_v
@@ -390,12 +390,19 @@ def value_inventory(
                 quantity=pa.array(np.concatenate(lines["quantity"]), pa.int64(), mask=~on_stock),
             )
         )
-    joined = {name: np.concatenate(parts) for name, parts in columns.items()}
+    joined = {name: np.concatenate(parts) for name, parts in columns.items() if parts}
+    rows = joined["material_id"].size
     arrays = []
     for f in POSITION_SCHEMA:
+        if f.name == "company_code":
+            arrays.append(pa.repeat(pa.scalar(company.code, pa.string()), rows))
+            continue
         values = joined[f.name]
-        if f.name == "material_id":
-            arrays.append(fixed_width_strings(prefix, values + 1, 6))
+        if f.name == "material_id":  # each material's id built once
+            ids = fixed_width_strings(prefix, np.arange(int(material.max()) + 1) + 1, 6)
+            arrays.append(ids.take(pa.array(values)))
+        elif f.name == "gl_account":
+            arrays.append(pa.array(master.chart.numbers, pa.string()).take(pa.array(values)))
         elif f.type == AMOUNT_TYPE:
             arrays.append(decimal_from_minor(values.astype(np.int64)))
         elif f.name == "period_end":

@@ -166,19 +166,17 @@ def by_period(table: pa.Table) -> list[tuple[tuple[int, int], pa.Table]]:
     period = table["fiscal_period"].to_numpy()
     key = year.astype(np.int64) * 100 + period
     out = []
-    if key.size and np.all(key[1:] >= key[:-1]):
-        # the generator orders lines by period: each period is a zero-copy slice
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        stops = np.r_[starts[1:], key.size]
-        for start, stop in zip(starts, stops, strict=True):
-            k = int(key[start])
-            part = table.slice(int(start), int(stop - start))
-            out.append(((k // 100, k % 100), part.drop_columns(list(PARTITION_COLUMNS))))
-        return out
-    for k in np.unique(key):
-        rows = np.flatnonzero(key == k)
-        part = table.take(pa.array(rows)) if rows.size != table.num_rows else table
-        out.append(((int(k) // 100, int(k) % 100), part.drop_columns(list(PARTITION_COLUMNS))))
+    if key.size and not np.all(key[1:] >= key[:-1]):
+        # follow-on entries and flows post into later periods: one stable reordering (each
+        # period keeps its lines' order), then every period is a zero-copy slice
+        order = np.argsort(key, kind="stable")
+        table, key = table.take(pa.array(order)), key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
+    stops = np.r_[starts[1:], key.size]
+    for start, stop in zip(starts, stops, strict=True):
+        k = int(key[start])
+        part = table.slice(int(start), int(stop - start))
+        out.append(((k // 100, k % 100), part.drop_columns(list(PARTITION_COLUMNS))))
     return out
 
 
