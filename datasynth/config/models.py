@@ -748,6 +748,13 @@ class PeriodCloseConfig(_Strict):
     tax_rate: Probability = 0.21
     #: move the income statement to retained earnings at each fiscal year end in the window
     year_end_close: bool = True
+    #: a revolving credit facility keeps the main operating bank account at or above a cash
+    #: buffer at every period end: drawn when the balance falls below it, repaid from surplus
+    credit_facility: bool = True
+    #: the buffer: this share of the period's payments out of the main operating account
+    cash_buffer: Probability = 0.1
+    #: annual interest on the facility's balance, charged at every period end by its days
+    facility_rate: Probability = 0.06
 
     @field_validator("accrual_rate")
     @classmethod

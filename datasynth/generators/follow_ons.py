@@ -121,14 +121,17 @@ def follow_on_entries(
     posting_day: np.ndarray,
     seconds: np.ndarray,
     batch_users: np.ndarray,
-    batch_seconds: Callable[[int], np.ndarray],
+    people: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    seconds_of_day: Callable[[np.ndarray], np.ndarray],
 ) -> pa.Table | None:
     """The follow-on entries of a block's ``entries`` (its table, one row per line, entries in
     order), numbered after them; ``template`` ... ``seconds`` are the entries' drawn values
     (``amount`` per line, in hundredths). Follow-ons with an ``automated`` or ``recurring``
-    source are posted by one of ``batch_users`` (indices into the ``created_by`` dictionary)
-    at ``batch_seconds(count)``; reversals by the entry's preparer at its time of day. None
-    when the block has none."""
+    source are posted by one of ``batch_users`` (indices into the ``created_by`` dictionary);
+    reversals and ``manual`` follow-ons by the entry's preparer at its time of day, manual ones
+    of a batch job's entry by ``people(count)`` (users and their personas' indices in the
+    ``user_persona`` dictionary). ``seconds_of_day(batch)`` times the follow-ons posted by a
+    batch user (True) or by a person other than the preparer. None when the block has none."""
     head = np.repeat(np.arange(template.size), plan.count)
     if head.size == 0:
         return None
@@ -236,21 +239,30 @@ def follow_on_entries(
         company_code, block.fiscal_year, block.fiscal_period, block.block_number, head
     )
     year, period = fiscal_of(periods, day)
-    # batch jobs post the releases and returns, people (the entry's preparer) the reversals
+    # batch jobs post the releases and returns; the entry's preparer the reversals and the
+    # manual follow-ons, a person (``people``) where a batch job posted the entry
     users = np.asarray(rows["created_by"].combine_chunks().indices, dtype=np.int64)
     personas = rows["user_persona"].combine_chunks()
     persona = np.asarray(personas.indices, dtype=np.int64)
     time_of_day = seconds[head].copy()
-    by_batch = np.isin(np.asarray(sources, dtype=object)[code], ["automated", "recurring"])
-    if by_batch.any() and batch_users.size:
-        batch_persona = personas.dictionary.to_pylist().index(AUTOMATED_PERSONA)
+    machine = personas.dictionary.to_pylist().index(AUTOMATED_PERSONA)
+    source = np.asarray(sources, dtype=object)[code]
+    by_batch = np.isin(source, ["automated", "recurring"]) & (batch_users.size > 0)
+    by_people = (source == "manual") & (persona[first_line] == machine)
+    if by_batch.any():
         pick = batch_users[rng.integers(0, batch_users.size, int(by_batch.sum()))]
-        machine_line = by_batch[fo_of_line]
-        users[machine_line] = np.repeat(
-            pick, np.bincount(fo_of_line[machine_line], minlength=m)[by_batch]
-        )
-        persona[machine_line] = batch_persona
-        time_of_day[by_batch] = batch_seconds(int(by_batch.sum()))
+        line = by_batch[fo_of_line]
+        users[line] = np.repeat(pick, np.bincount(fo_of_line[line], minlength=m)[by_batch])
+        persona[line] = machine
+    if by_people.any():
+        who, kind = people(int(by_people.sum()))
+        line = by_people[fo_of_line]
+        repeat = np.bincount(fo_of_line[line], minlength=m)[by_people]
+        users[line] = np.repeat(who, repeat)
+        persona[line] = np.repeat(kind, repeat)
+    timed = by_batch | by_people
+    if timed.any():
+        time_of_day[timed] = seconds_of_day(by_batch[timed])
     line_fo = fo_of_line
     debit_side = ~was_debit  # mirrored
     zero = np.zeros(part.size, dtype=np.int64)

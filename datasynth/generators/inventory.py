@@ -391,11 +391,11 @@ def value_inventory(
             )
         )
     joined = {name: np.concatenate(parts) for name, parts in columns.items() if parts}
-    rows = joined["material_id"].size
+    n_rows = joined["material_id"].size
     arrays = []
     for f in POSITION_SCHEMA:
         if f.name == "company_code":
-            arrays.append(pa.repeat(pa.scalar(company.code, pa.string()), rows))
+            arrays.append(pa.repeat(pa.scalar(company.code, pa.string()), n_rows))
             continue
         values = joined[f.name]
         if f.name == "material_id":  # each material's id built once

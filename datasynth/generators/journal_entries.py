@@ -21,6 +21,7 @@ from datasynth.config.models import (
     PERSONAS,
     SOURCES,
     DatasynthConfig,
+    TransactionsConfig,
     parse_line_bucket,
 )
 from datasynth.core import distributions as dist
@@ -30,7 +31,12 @@ from datasynth.core.ids import fixed_width_strings, journal_entry_ids
 from datasynth.core.money import AMOUNT_TYPE, MAX_MINOR_UNITS, decimal_from_minor
 from datasynth.core.seeding import stream
 from datasynth.generators.follow_ons import follow_on_entries, plan_follow_ons
-from datasynth.generators.master import AUTOMATED_PERSONA, Master, cost_center_weights
+from datasynth.generators.master import (
+    AUTOMATED_PERSONA,
+    CompanyMaster,
+    Master,
+    cost_center_weights,
+)
 from datasynth.generators.partners import partner_ids
 
 TABLE = "journal_entries"
@@ -105,6 +111,15 @@ def mean_lines_per_entry(config: DatasynthConfig) -> float:
 def generate_journal_entries(config: DatasynthConfig, master: Master, block: Block) -> pa.Table:
     """All lines of the standalone entries in ``block`` (no flows), with :data:`SCHEMA`."""
     return generate_direct_entries(config, master, block, None)[0]
+
+
+def _people(
+    rng: np.random.Generator, company: CompanyMaster, t: TransactionsConfig, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``m`` people (user indices) drawn by the persona mix, and their personas' indices."""
+    persona = dist.draw(rng, dist.cdf([t.personas.get(p, 0.0) for p in PERSONAS]), m)
+    pick = (rng.random(m) * company.persona_sizes[persona]).astype(np.int64)
+    return company.user_lookup[company.persona_offsets[persona] + pick], persona
 
 
 def generate_direct_entries(
@@ -374,8 +389,9 @@ def generate_direct_entries(
             posting_day=posting_day,
             seconds=seconds,
             batch_users=company.user_lookup[int(company.persona_offsets[len(PERSONAS)]) :],
-            batch_seconds=lambda m: dist.seconds_of_day(
-                stream(*key, "follow_on_times"), np.ones(m, dtype=bool), t.working_hours
+            people=lambda m: _people(stream(*key, "follow_on_people"), company, t, m),
+            seconds_of_day=lambda batch: dist.seconds_of_day(
+                stream(*key, "follow_on_times"), batch, t.working_hours
             ),
         )
         if follow is not None:

@@ -293,7 +293,8 @@ def build_posting_model(chart: ChartOfAccounts) -> PostingModel:
 
 def _side_accounts(chart: ChartOfAccounts, refs: list[list[Any]]) -> tuple[list[int], list[float]]:
     """Accounts and weights of one side of a template: ``[family, share]`` pairs, where a
-    family is ``subtype:x`` or ``role:x``, or ``A - B`` for the accounts of A not in B."""
+    family is ``subtype:x`` or ``role:x``, or ``A - B - ...`` for the accounts of A in none of
+    B, ..."""
     accounts: list[int] = []
     weights: list[float] = []
 
@@ -302,10 +303,9 @@ def _side_accounts(chart: ChartOfAccounts, refs: list[list[Any]]) -> tuple[list[
         return family[:1] if ref in MAIN_ACCOUNT_ROLES else family
 
     for ref, share in refs:
-        base, _, minus = (part.strip() for part in ref.partition(" - "))
-        family = members(base)
-        if minus:
-            family = [a for a in family if a not in members(minus)]
+        base, *minus = (part.strip() for part in ref.split(" - "))
+        excluded = {a for m in minus for a in members(m)}
+        family = [a for a in members(base) if a not in excluded]
         # within a family the main account is busiest (Zipf-like 1/rank)
         rank = 1.0 / np.arange(1, len(family) + 1)
         accounts.extend(family)

@@ -7,6 +7,10 @@ company and period draws from its own stream):
   (``balances.period_close.accrual_rate``) of the period's postings on each service expense
   account, debited to the expense and credited to accrued expenses; each accrual is
   **reversed** on the first day of the next period (when that period is generated).
+* **Credit facility** at every period end (``credit_facility``): interest on what is drawn,
+  then a drawdown when the main operating bank account is below its buffer (``cash_buffer`` of
+  the period's payments from it) or a repayment from the surplus above it, in steps of
+  :data:`FACILITY_STEP`; the account stays at or above the buffer at every period end.
 * **Tax provision** at each fiscal year end inside the window: ``tax_rate`` of the year's
   pre-tax profit (none for a loss), debited to income tax expense and credited to income tax
   payable.
@@ -41,7 +45,13 @@ POSTINGS = {
     "tax_provision": Posting("TX", "R2R: Income tax provision", SOURCE, "R2R"),
     "year_end_close": Posting("YC", "R2R: Year-end closing", SOURCE, "R2R"),
     "opening_prepaid_release": Posting("SA", "R2R: Prepaid expense release", SOURCE, "R2R"),
+    "facility_interest": Posting("SA", "R2R: Credit facility interest", SOURCE, "R2R"),
+    "facility_draw": Posting("SA", "R2R: Credit facility drawdown", SOURCE, "R2R"),
+    "facility_repayment": Posting("SA", "R2R: Credit facility repayment", SOURCE, "R2R"),
 }
+#: the credit facility is drawn and repaid in multiples of this (group currency, hundredths:
+#: 10,000.00), converted to each company's currency
+FACILITY_STEP = 1_000_000
 #: periods over which the opening prepaid balance is released (the average remaining term of
 #: prepayments of 3, 6 or 12 periods)
 OPENING_PREPAID_PERIODS = 6
@@ -91,10 +101,29 @@ def close_entries(
     master: Master,
     sums: pa.Table,
     companies: Sequence[int] | None = None,
+    opening: Sequence[dict[str, int]] | None = None,
 ) -> pa.Table:
     """The close entries of the given companies (indices; default every company) as
     journal lines (:data:`SCHEMA`, partition columns included), given the summed ledger of
-    their journal entries (:data:`balances.SUMS_SCHEMA`)."""
+    their journal entries (:data:`balances.SUMS_SCHEMA`) and their opening balances
+    (``opening``: signed minor units per account, one dict per company; default none)."""
+    out = LedgerLines()
+    indices = list(range(len(master.companies)) if companies is None else companies)
+    openings = [{} for _ in indices] if opening is None else list(opening)
+    for i, balances in zip(indices, openings, strict=True):
+        _company_close(config, master, master.companies[i], sums, balances, out)
+    return out.table()
+
+
+def _company_close(
+    config: DatasynthConfig,
+    master: Master,
+    company: CompanyMaster,
+    sums: pa.Table,
+    balances: dict[str, int],
+    out: LedgerLines,
+) -> None:
+    """Add one company's close entries to ``out``."""
     pc_config = config.balances.period_close
     chart = master.chart
     numbers = chart.numbers
@@ -104,120 +133,143 @@ def close_entries(
     accrued = chart.account("accrued_liabilities")
     tax_expense = chart.account("income_tax_expense")
     tax_payable = chart.account("income_tax_payable")
+    bank = chart.account("bank")
+    facility = numbers[chart.families["subtype:short_term_debt"][0]]
+    interest = chart.account("interest_expense")
     needs_cc = chart.requires_cost_center
-    out = LedgerLines()
-    indices = range(len(master.companies)) if companies is None else companies
-    for company in (master.companies[i] for i in indices):
-        finance_cc = next(c for c in company.cost_centers if c.endswith("-FIN"))
-        periods = company.periods
-        debits, credits = _activity(master, company, sums)
-        activity = debits - credits
-        clerk = first_user(company, AUTOMATED_PERSONA)
-        controller = first_user(company, "controller")
-        # the close's own effect on each account, period by period
-        close = np.zeros_like(activity)
-        year_end = _year_ends(company)
-        for k, period in enumerate(periods):
-            last_day = period.stop - dt.timedelta(days=1)
-            tag = f"PC-{company.code}-{period.fiscal_year:04d}{period.fiscal_period:02d}"
-            if pc_config.accruals:
-                rng = stream(
-                    config.global_.seed,
-                    "period_close",
-                    company.code,
-                    period.fiscal_year,
-                    period.fiscal_period,
-                )
-                lo, hi = pc_config.accrual_rate
-                accounts: list[str] = []
-                amounts: list[int] = []
-                for subtype in ACCRUED_SUBTYPES:
-                    family = list(chart.families.get(f"subtype:{subtype}", ()))
-                    base = int(debits[k, family].sum())
-                    rate = lo + (hi - lo) * rng.random()
-                    unit = company.amount_unit
-                    amount = round(base * rate / unit) * unit
-                    if amount > 0:
-                        accounts.append(numbers[family[0]])
-                        amounts.append(amount)
-                if amounts:
-                    lines = [*accounts, accrued]
-                    signed = [*amounts, -sum(amounts)]
-                    cc = [finance_cc if needs_cc[index[a]] else None for a in lines]
-                    out.entry(
-                        company,
-                        period,
-                        f"{tag}-AC01",
-                        POSTINGS["accrual"],
-                        last_day,
+    finance_cc = next(c for c in company.cost_centers if c.endswith("-FIN"))
+    periods = company.periods
+    debits, credits = _activity(master, company, sums)
+    activity = debits - credits
+    clerk = first_user(company, AUTOMATED_PERSONA)
+    controller = first_user(company, "controller")
+    unit = company.amount_unit
+    # the close's own effect on each account, period by period
+    close = np.zeros_like(activity)
+
+    def post(
+        k: int,
+        doc_id: str,
+        kind: str,
+        day: dt.date,
+        user: tuple[str, str],
+        lines: list[str],
+        signed: list[int],
+    ) -> None:
+        cc = [finance_cc if needs_cc[index[a]] else None for a in lines]
+        out.entry(company, periods[k], doc_id, POSTINGS[kind], day, user, lines, signed, cc)
+        for a, v in zip(lines, signed, strict=True):
+            close[k, index[a]] += v
+
+    year_end = _year_ends(company)
+    drawn = 0  # the facility's balance
+    step = max(round(FACILITY_STEP * company.amount_scale / unit), 1) * unit
+    for k, period in enumerate(periods):
+        last_day = period.stop - dt.timedelta(days=1)
+        tag = f"PC-{company.code}-{period.fiscal_year:04d}{period.fiscal_period:02d}"
+        if pc_config.accruals:
+            rng = stream(
+                config.global_.seed,
+                "period_close",
+                company.code,
+                period.fiscal_year,
+                period.fiscal_period,
+            )
+            lo, hi = pc_config.accrual_rate
+            accounts: list[str] = []
+            amounts: list[int] = []
+            for subtype in ACCRUED_SUBTYPES:
+                family = list(chart.families.get(f"subtype:{subtype}", ()))
+                base = int(debits[k, family].sum())
+                rate = lo + (hi - lo) * rng.random()
+                amount = round(base * rate / unit) * unit
+                if amount > 0:
+                    accounts.append(numbers[family[0]])
+                    amounts.append(amount)
+            if amounts:
+                lines = [*accounts, accrued]
+                signed = [*amounts, -sum(amounts)]
+                post(k, f"{tag}-AC01", "accrual", last_day, clerk, lines, signed)
+                if k + 1 < len(periods):
+                    nxt = periods[k + 1]
+                    reverse = [-v for v in signed]
+                    post(
+                        k + 1,
+                        f"{tag}-AV01",
+                        "accrual_reversal",
+                        nxt.first,
                         clerk,
                         lines,
-                        signed,
-                        cc,
+                        reverse,
                     )
-                    for a, s in zip(lines, signed, strict=True):
-                        close[k, index[a]] += s
-                    if k + 1 < len(periods):
-                        nxt = periods[k + 1]
-                        out.entry(
-                            company,
-                            nxt,
-                            f"{tag}-AV01",
-                            POSTINGS["accrual_reversal"],
-                            nxt.first,
-                            clerk,
-                            lines,
-                            [-s for s in signed],
-                            cc,
-                        )
-                        for a, s in zip(lines, signed, strict=True):
-                            close[k + 1, index[a]] -= s
-            if period.fiscal_year in year_end and year_end[period.fiscal_year] == k:
-                in_year = [j for j, p in enumerate(periods) if p.fiscal_year == period.fiscal_year]
-                result = (activity[in_year] + close[in_year]).sum(axis=0)
-                profit = -int(result[pnl].sum())
-                if pc_config.tax_provision and profit > 0:
-                    unit = company.amount_unit
-                    tax = round(profit * pc_config.tax_rate / unit) * unit
-                    if tax > 0:
-                        lines = [tax_expense, tax_payable]
-                        signed = [tax, -tax]
-                        cc = [finance_cc if needs_cc[index[a]] else None for a in lines]
-                        out.entry(
-                            company,
-                            period,
-                            f"{tag}-TX01",
-                            POSTINGS["tax_provision"],
-                            last_day,
-                            controller,
-                            lines,
-                            signed,
-                            cc,
-                        )
-                        for a, s in zip(lines, signed, strict=True):
-                            close[k, index[a]] += s
-                            result[index[a]] += s
-                if pc_config.year_end_close:
-                    open_accounts = np.flatnonzero(pnl & (result != 0))
-                    if open_accounts.size:
-                        lines = [numbers[a] for a in open_accounts] + [retained]
-                        signed = [-int(result[a]) for a in open_accounts]
-                        signed.append(-sum(signed))
-                        cc = [finance_cc if needs_cc[index[a]] else None for a in lines]
-                        out.entry(
-                            company,
-                            period,
-                            f"{tag}-YC01",
-                            POSTINGS["year_end_close"],
-                            last_day,
-                            controller,
-                            lines,
-                            signed,
-                            cc,
-                        )
-                        for a, s in zip(lines, signed, strict=True):
-                            close[k, index[a]] += s
-    return out.table()
+        if pc_config.credit_facility:
+            # interest on what was drawn, then draw up to the buffer or repay the surplus
+            days = (period.stop - period.first).days
+            charge = round(drawn * pc_config.facility_rate * days / 365 / unit) * unit
+            if charge > 0:
+                post(
+                    k,
+                    f"{tag}-FI01",
+                    "facility_interest",
+                    last_day,
+                    clerk,
+                    [interest, bank],
+                    [charge, -charge],
+                )
+            cash = balances.get(bank, 0) + int(activity[: k + 1, index[bank]].sum())
+            cash += int(close[: k + 1, index[bank]].sum())
+            buffer = -(-round(pc_config.cash_buffer * int(credits[k, index[bank]])) // step) * step
+            if cash < buffer:
+                draw = -(-(buffer - cash) // step) * step
+                post(
+                    k,
+                    f"{tag}-FD01",
+                    "facility_draw",
+                    last_day,
+                    controller,
+                    [bank, facility],
+                    [draw, -draw],
+                )
+                drawn += draw
+            elif drawn > 0:
+                repay = min(drawn, (cash - buffer) // step * step)
+                if repay > 0:
+                    post(
+                        k,
+                        f"{tag}-FR01",
+                        "facility_repayment",
+                        last_day,
+                        controller,
+                        [facility, bank],
+                        [repay, -repay],
+                    )
+                    drawn -= repay
+        if period.fiscal_year in year_end and year_end[period.fiscal_year] == k:
+            in_year = [j for j, p in enumerate(periods) if p.fiscal_year == period.fiscal_year]
+            result = (activity[in_year] + close[in_year]).sum(axis=0)
+            profit = -int(result[pnl].sum())
+            if pc_config.tax_provision and profit > 0:
+                tax = round(profit * pc_config.tax_rate / unit) * unit
+                if tax > 0:
+                    lines = [tax_expense, tax_payable]
+                    post(
+                        k,
+                        f"{tag}-TX01",
+                        "tax_provision",
+                        last_day,
+                        controller,
+                        lines,
+                        [tax, -tax],
+                    )
+                    result[index[tax_expense]] += tax
+                    result[index[tax_payable]] -= tax
+            if pc_config.year_end_close:
+                open_accounts = np.flatnonzero(pnl & (result != 0))
+                if open_accounts.size:
+                    lines = [numbers[a] for a in open_accounts] + [retained]
+                    signed = [-int(result[a]) for a in open_accounts]
+                    signed.append(-sum(signed))
+                    post(k, f"{tag}-YC01", "year_end_close", last_day, controller, lines, signed)
 
 
 def release_opening_prepaid(
@@ -236,7 +288,8 @@ def release_opening_prepaid(
     out = LedgerLines()
     if not balances:
         return out.table()
-    spec = next((f for f in master.posting.follow_ons if f is not None and f.replace_side), None)
+    release = POSTINGS["opening_prepaid_release"].template
+    spec = next((f for f in master.posting.follow_ons if f is not None and f.name == release), None)
     if spec is None:
         return out.table()
     rng = stream(config.global_.seed, "opening_prepaid", company.code)

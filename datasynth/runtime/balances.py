@@ -167,7 +167,7 @@ def write_period_close(
     subledgers["inventory"] = positions
     if config.balances.period_close.enabled:
         sums = combine_sums(totals["ledger"], table_sums(pa.concat_tables(entries)))
-        entries.append(close_entries(config, master, sums, [company_index]))
+        entries.append(close_entries(config, master, sums, [company_index], [amounts]))
     table = pa.concat_tables(entries)
     # open items of the opening balances and of this stage's AP/AR lines
     lines = pa.concat_tables(

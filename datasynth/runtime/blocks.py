@@ -165,13 +165,15 @@ def by_period(table: pa.Table) -> list[tuple[tuple[int, int], pa.Table]]:
     year = table["fiscal_year"].to_numpy()
     period = table["fiscal_period"].to_numpy()
     key = year.astype(np.int64) * 100 + period
-    out = []
-    if key.size and not np.all(key[1:] >= key[:-1]):
+    out: list[tuple[tuple[int, int], pa.Table]] = []
+    if key.size == 0:
+        return out
+    if not np.all(key[1:] >= key[:-1]):
         # follow-on entries and flows post into later periods: one stable reordering (each
         # period keeps its lines' order), then every period is a zero-copy slice
         order = np.argsort(key, kind="stable")
         table, key = table.take(pa.array(order)), key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     stops = np.r_[starts[1:], key.size]
     for start, stop in zip(starts, stops, strict=True):
         k = int(key[start])

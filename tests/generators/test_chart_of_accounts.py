@@ -165,16 +165,19 @@ def test_posting_templates_only_reference_families_of_the_chart(complexity: str)
         for template in items:
             for side in ("debit", "credit"):
                 assert template[side], (process, template["name"], side)
-                for ref, share in template[side]:
-                    # "A - B": the accounts of family A that are not in family B
-                    family, _, minus = (part.strip() for part in ref.partition(" - "))
-                    assert family in c.families, (process, template["name"], family)
-                    assert not minus or minus in c.families, (process, template["name"], minus)
-                    assert set(c.families[family]) - set(c.families.get(minus, ())), ref
-                    assert share > 0
             replace = template.get("follow_on", {}).get("replace")
-            for ref, share in replace["accounts"] if replace else ():
-                assert c.families[ref] and share > 0, (process, template["name"], ref)
+            for ref, share in [
+                *template["debit"],
+                *template["credit"],
+                *(replace["accounts"] if replace else ()),
+            ]:
+                # "A - B - ...": the accounts of family A that are in none of B, ...
+                family, *minus = (part.strip() for part in ref.split(" - "))
+                for name in (family, *minus):
+                    assert name in c.families, (process, template["name"], name)
+                excluded = {a for m in minus for a in c.families[m]}
+                assert set(c.families[family]) - excluded, ref
+                assert share > 0
 
     model = build_posting_model(c)
     expected_templates = sum(len(items) for items in templates.values())

@@ -97,9 +97,9 @@ def test_simulated_entry_totals_match_the_generator(tmp_path: Path) -> None:
     assert totals["total"].mean() == pytest.approx(mean_expected, rel=0.1)
     # per template: small kinds stay small, large ones large, as simulated
     observed = totals.groupby("template")["total"].median()
-    travel, suspense = "H2R: Travel expense claim", "R2R: Suspense clearing"
-    assert observed[suspense] > 20 * observed[travel]
-    assert expected[names.index(suspense)] > 20 * expected[names.index(travel)]
+    travel, transfer = "H2R: Travel expense claim", "R2R: Bank transfer"
+    assert observed[transfer] > 20 * observed[travel]
+    assert expected[names.index(transfer)] > 20 * expected[names.index(travel)]
 
 
 @pytest.fixture(scope="module")

@@ -142,6 +142,45 @@ def test_bank_transfers_come_back_within_a_month(lines: pd.DataFrame) -> None:
     assert (came.dt.day_of_week < 5).all() or (came[came.dt.day_of_week >= 5] == end).all()
 
 
+def test_unassigned_bank_items_are_cleared_from_suspense(run: Path, lines: pd.DataFrame) -> None:
+    """An unassigned bank debit or credit is parked on suspense or bank clearing and cleared
+    1-20 days later to an expense or income account: the parking accounts return to zero."""
+    parking = ("199000", "199100")
+    for kind, cleared_to in (
+        ("debit", ("630400", "700000", "700200")),  # bank charges, interest, other expenses
+        ("credit", ("710000", "710400")),  # interest income, other operating income
+    ):
+        items = _follow_ons(lines, f"R2R: Unassigned bank {kind}")
+        clearings = _follow_ons(lines, f"R2R: Clearing of unassigned bank {kind}")
+        assert items["document_id"].nunique() >= 5
+        assert set(clearings["source_document_id"]) == set(items["document_id"])
+        assert set(items["gl_account"]) <= {*parking, "100100"}
+        # the bank side becomes the expense or income; the parked lines are taken back
+        replaced = clearings[~clearings["gl_account"].isin(parking)]
+        assert replaced["gl_account"].str.startswith(cleared_to).all(), replaced["gl_account"]
+        assert (replaced["amount"] > 0).all() if kind == "debit" else (replaced["amount"] < 0).all()
+        on = pd.concat([items, clearings])
+        on = on[on["gl_account"].isin(parking)]
+        assert on.groupby(["company_code", "gl_account"])["amount"].sum().eq(0).all()
+        days = (
+            clearings.groupby("source_document_id")["posting_date"].first()
+            - items.groupby("document_id")["posting_date"].first()
+        ).dt.days
+        assert days.between(0, 22).all()
+        # cleared by people, also where a batch job (a bank statement import) parked the item
+        assert (items["user_persona"].astype(str) == "automated_system").any()
+        assert (clearings["user_persona"].astype(str) != "automated_system").all()
+        assert (clearings["source"] == "manual").all()
+    # nothing else posts there (no anomalies in this run): they end the window where they began
+    tb = pq.read_table(run / "balances" / "trial_balances.parquet").to_pandas()
+    tb["gl_account"] = tb["gl_account"].astype(str)
+    parked = tb[tb["gl_account"].isin(parking)].sort_values(["fiscal_year", "fiscal_period"])
+    ends = parked.groupby(["company_code", "gl_account"], observed=True).agg(
+        first=("opening_balance", "first"), last=("closing_balance", "last")
+    )
+    assert (ends["first"] == ends["last"]).all(), ends
+
+
 def test_balances_stay_on_the_right_side(run: Path) -> None:
     tb = pq.read_table(run / "balances" / "trial_balances.parquet").to_pandas()
     tb["gl_account"] = tb["gl_account"].astype(str)
@@ -160,6 +199,9 @@ def test_balances_stay_on_the_right_side(run: Path) -> None:
     ]
     assert others["gl_account"].nunique() >= 3
     assert (others["closing"] >= 0).all(), others[others["closing"] < 0].head()
+    # the main operating account: the credit facility tops it up at every period end
+    main = tb[tb["gl_account"] == "100100"]
+    assert len(main) == 2 * MONTHS and (main["closing"] >= 0).all(), main[main["closing"] < 0]
     # accrued liabilities hold the opening balance plus the period's own accruals (standalone
     # and the close stage's): every earlier accrual has been reversed
     accrued = -total(("2100",))

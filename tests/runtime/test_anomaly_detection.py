@@ -24,7 +24,10 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     datasynth.generate(
         small_config(
             out,
-            "transactions.count=20000",
+            # 40,000 entries: ~40 held-out anomalies of the smaller categories, so their
+            # scores are stable (with 20,000, ~20, and the statistical score varied by seed
+            # between 0.53 and 0.82)
+            "transactions.count=40000",
             "runtime.block_rows=100000",
             "anomalies.enabled=true",
             "anomalies.rate=0.03",
@@ -41,8 +44,10 @@ def test_a_classifier_detects_anomalies_but_not_perfectly(dataset: Path) -> None
     scores = detection_scores(features, seed=0)
     overall = scores.loc["all", "roc_auc"]
     assert 0.7 < overall < 0.98, scores
-    # each category is found better than chance; none trivially
-    per = scores.drop(index="all")
-    per = per[per["anomalies"] >= 10]  # enough held-out anomalies to score the category
-    assert len(per) >= 3 and (per["roc_auc"] > 0.6).all(), scores
+    # each category is found better than chance; none trivially. Relational anomalies (an
+    # unusual account pair, a dormant account, a new counterparty: docs/anomalies.md) look like
+    # ordinary entries to per-entry features; they need features across entries
+    per = scores.drop(index=["all", "relational"])
+    per = per[per["anomalies"] >= 20]  # enough held-out anomalies to score the category
+    assert len(per) == 4 and (per["roc_auc"] > 0.6).all(), scores
     print(scores)

@@ -370,7 +370,12 @@ def test_tax_provision_and_closing_by_hand(tmp_path: Path) -> None:
     from datasynth.generators.balances import SUMS_SCHEMA
     from datasynth.generators.period_close import close_entries
 
-    config = small_config(tmp_path, V3, "balances.period_close.accruals=false")
+    config = small_config(
+        tmp_path,
+        V3,
+        "balances.period_close.accruals=false",
+        "balances.period_close.credit_facility=false",
+    )
     master = build_master(config)
     rows = [
         ("2000", 2023, 11, "400000", 0, 100_000_000, 3),
@@ -400,6 +405,60 @@ def test_tax_provision_and_closing_by_hand(tmp_path: Path) -> None:
     assert "TX" not in set(loss["document_type"].astype(str))
     re = loss[loss["gl_account"].astype(str) == "300200"]
     assert cents(re["debit_amount"]).sum() == 40_000_000
+
+
+def test_credit_facility_by_hand(tmp_path: Path) -> None:
+    """Company 1000 (USD) opens with 50,000.00 in the bank. January pays 300,000.00: the
+    balance of -250,000.00 is below the buffer (10% of the payments, 30,000.00), so the
+    facility is drawn by 280,000.00 (to the buffer, in 10,000.00 steps). February charges
+    6% a year on it for 29 days (1,334.79), receives 500,000.00 and pays 100,000.00: the
+    balance of 428,665.21 is above its buffer (10,000.00), so the 280,000.00 are repaid.
+    March has no payments: no interest, no draw."""
+    from datasynth.generators.balances import SUMS_SCHEMA
+    from datasynth.generators.period_close import close_entries
+
+    config = small_config(
+        tmp_path,
+        "balances.period_close.accruals=false",
+        "balances.period_close.tax_provision=false",
+    )
+    master = build_master(config)
+    rows = [
+        ("1000", 2024, 1, "610000", 30_000_000, 0, 1),
+        ("1000", 2024, 1, "100100", 0, 30_000_000, 1),
+        ("1000", 2024, 2, "100100", 50_000_000, 10_000_000, 2),
+        ("1000", 2024, 2, "400000", 0, 50_000_000, 1),
+        ("1000", 2024, 2, "610000", 10_000_000, 0, 1),
+    ]
+    sums = pa.Table.from_pylist(
+        [dict(zip(SUMS_SCHEMA.names, r, strict=True)) for r in rows], schema=SUMS_SCHEMA
+    )
+    table = close_entries(config, master, sums, [0], [{"100100": 5_000_000}]).to_pandas()
+    table["signed"] = cents(table["debit_amount"]) - cents(table["credit_amount"])
+    got = {
+        (str(r.document_id), str(r.gl_account)): r.signed
+        for r in table.itertuples()
+        if str(r.document_id)[-4:] in ("FD01", "FI01", "FR01")
+    }
+    assert got == {
+        ("PC-1000-202401-FD01", "100100"): 28_000_000,
+        ("PC-1000-202401-FD01", "240000"): -28_000_000,
+        ("PC-1000-202402-FI01", "700000"): 133_479,
+        ("PC-1000-202402-FI01", "100100"): -133_479,
+        ("PC-1000-202402-FR01", "240000"): 28_000_000,
+        ("PC-1000-202402-FR01", "100100"): -28_000_000,
+    }
+    assert set(table["source"].astype(str)) == {"period_close"}
+    # switched off: no facility entries
+    off = small_config(
+        tmp_path,
+        "balances.period_close.accruals=false",
+        "balances.period_close.credit_facility=false",
+    )
+    none = close_entries(off, master, sums, [0], [{"100100": 5_000_000}])
+    assert not any(
+        str(d).endswith(("FD01", "FI01", "FR01")) for d in none["document_id"].to_pylist()
+    )
 
 
 # --- asset accounting -----------------------------------------------------------------------

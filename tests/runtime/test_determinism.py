@@ -149,5 +149,5 @@ def test_golden_block_checksum() -> None:
     assert digest == GOLDEN_SHA256
 
 
-GOLDEN_ROWS = 190
-GOLDEN_SHA256 = "e79cd67a1f38d63037936c5cfb9aa2e5003aad54a96f67e08423510e53efcc9a"
+GOLDEN_ROWS = 196
+GOLDEN_SHA256 = "7cf4744c5ad20e6b0124f13d24d30f43746cf5794b863011259f51e9bc79e9ce"
