@@ -133,8 +133,12 @@ def _ledger_and_flows(config: DatasynthConfig, master: Master, block: Block) -> 
     replaced = replaced_templates(config, master, block.company_index)
     direct, left = generate_direct_entries(config, master, block, replaced)
     if master.flows is None:
-        return {JOURNAL_ENTRIES: direct}
-    assert master.flows is not None
+        if not config.balances.enabled:
+            return {JOURNAL_ENTRIES: direct}
+        # the settlements pay the standalone items in place of the payment templates
+        count = int(np.count_nonzero(direct["line_number"].to_numpy() == 1))
+        settlements = settle_standalone_items(config, master, block, direct, count)
+        return {JOURNAL_ENTRIES: pa.concat_tables([direct, settlements]).unify_dictionaries()}
     fc = master.flows[block.company_index]
     company = master.companies[block.company_index]
     stop = company.periods[-1].stop

@@ -550,11 +550,17 @@ def template_processes(posting: PostingModel) -> np.ndarray:
     return np.array([name.split(":")[0] for name in posting.template_names])
 
 
+#: flow documents of the templates the standalone items' settlement stands in for when
+#: there are no flows (and balances are on)
+SETTLED_BY_ITEMS = ("customer_receipt", "vendor_payment", "bad_debt_write_off")
+
+
 def replaced_mask(
     config: DatasynthConfig, posting: PostingModel, fc: FlowCompany | None
 ) -> np.ndarray:
-    """Templates whose entries come from a company's flows (``fc``; None without flows) or
-    from asset accounting (every A2R template follows the register)."""
+    """Templates whose entries come from a company's flows (``fc``; None without flows), from
+    the settlement of the standalone items (payments and write-offs, without flows and with
+    balances) or from asset accounting (every A2R template follows the register)."""
     process = template_processes(posting)
     mask = np.zeros(len(posting.template_names), dtype=bool)
     if fc is not None:
@@ -563,6 +569,10 @@ def replaced_mask(
             mask &= process != "P2P"
         if not fc.can_sell:
             mask &= process != "O2C"
+    elif config.balances.enabled:
+        # without flows the settlement of the standalone items pays the invoices
+        # (open_items.settle_standalone_items): no payments or write-offs of no item
+        mask |= np.isin(posting.template_flow_documents, SETTLED_BY_ITEMS)
     if config.balances.asset_accounting:
         mask |= process == "A2R"
     return mask

@@ -802,6 +802,45 @@ def test_flows_disabled_write_no_documents_and_no_flow_lines(disabled_run: Run) 
     assert {"P2P: Goods receipt", "O2C: Customer invoice"} <= templates
 
 
+def test_without_flows_the_standalone_items_are_paid(disabled_run: Run) -> None:
+    """With balances on, payments are not drawn at random against AR and AP: every customer
+    and vendor payment settles an item an entry started (or an opening item), exactly, and no
+    write-off names no item; so AR stays a receivable and AP a payable."""
+    payments = disabled_run.rows(
+        "select distinct posting_template, document_type from je where posting_template in "
+        "('O2C: Customer payment', 'P2P: Vendor payment', 'O2C: Bad debt write-off')"
+    )
+    assert sorted(payments) == [("O2C: Customer payment", "DZ"), ("P2P: Vendor payment", "KZ")]
+    # each payment's line on AR/AP clears an item to zero: nothing is paid twice or too much
+    over = disabled_run.value(
+        "select count(*) from (select clearing_reference, gl_account, "
+        "sum(coalesce(debit_amount, 0) - coalesce(credit_amount, 0)) filter (where "
+        "posting_template in ('O2C: Customer payment', 'P2P: Vendor payment')) paid, "
+        "sum(coalesce(debit_amount, 0) - coalesce(credit_amount, 0)) total, "
+        "count(*) filter (where posting_template in "
+        "('O2C: Customer payment', 'P2P: Vendor payment')) payments "
+        "from je where gl_account in ('110000', '200000') "
+        "and clearing_reference not like 'OI-%' group by 1, 2) "  # opening items: opening entry
+        "where paid is not null and (total <> 0 or payments <> 1)"
+    )
+    assert over == 0
+    unknown = disabled_run.value(
+        "select count(*) from je where posting_template in "
+        "('O2C: Customer payment', 'P2P: Vendor payment') and gl_account in ('110000', '200000') "
+        "and clearing_reference not like 'OI-%' and clearing_reference not in "
+        "(select clearing_reference from je where posting_template not in "
+        "('O2C: Customer payment', 'P2P: Vendor payment') and clearing_reference is not null)"
+    )
+    assert unknown == 0
+    tb = disabled_run.rows(
+        "select gl_account, min(closing_balance), max(closing_balance) from read_parquet("
+        f"'{disabled_run.root}/balances/trial_balances.parquet') "
+        "where gl_account in ('110000', '200000') group by 1 order by 1"
+    )
+    (ar, ar_low, _), (ap, _, ap_high) = tb
+    assert (ar, ap) == ("110000", "200000") and ar_low > 0 and ap_high < 0, tb
+
+
 # --- review findings ---------------------------------------------------------------------------
 
 
