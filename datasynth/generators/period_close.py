@@ -52,9 +52,6 @@ POSTINGS = {
 #: the credit facility is drawn and repaid in multiples of this (group currency, hundredths:
 #: 10,000.00), converted to each company's currency
 FACILITY_STEP = 1_000_000
-#: periods over which the opening prepaid balance is released (the average remaining term of
-#: prepayments of 3, 6 or 12 periods)
-OPENING_PREPAID_PERIODS = 6
 #: expense subtypes whose services are accrued at period end (the accrual template's accounts)
 ACCRUED_SUBTYPES = (
     "it_services",
@@ -272,12 +269,35 @@ def _company_close(
                     post(k, f"{tag}-YC01", "year_end_close", last_day, controller, lines, signed)
 
 
+def opening_runoff(installments: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Share of the opening prepaid balance released by the end of each period of the window
+    (cumulative, the last is 1): the run-off of the prepayments a steady stream of them leaves
+    open, released as the window's own are. A prepayment of ``n`` installments (drawn with
+    ``weights``) made ``m`` periods before the window has ``n - m`` releases left, one per
+    period end, so after ``k`` period ends of the window its open share is
+    ``max(n - m - k, 0) / n``; summed over ``m >= 1`` and weighted, that is ``R(k)``, and the
+    share released by then ``1 - R(k) / R(0)``."""
+    last = int(installments.max()) - 1
+    if last < 1:
+        return np.ones(1)
+    k = np.arange(last + 1)[:, None]
+    m = np.arange(1, last + 1)[None, :]
+    left = np.array(
+        [(np.maximum(n - m - k, 0) / n).sum(axis=1) for n in installments.astype(np.float64)]
+    )
+    open_share = weights @ left  # R(k), k = 0 .. last
+    out: np.ndarray = 1.0 - open_share[1:] / open_share[0]
+    out[-1] = 1.0
+    return out
+
+
 def release_opening_prepaid(
     config: DatasynthConfig, master: Master, company_index: int, opening: dict[str, int]
 ) -> pa.Table:
     """The opening balance of each prepaid account (``opening``: signed minor units per
-    account) released in equal parts (exact: the parts sum to the balance) at the ends of the
-    first :data:`OPENING_PREPAID_PERIODS` periods of the window, one entry per period: the
+    account) released at the ends of the window's first periods as the prepayments that left
+    it would be released (:func:`opening_runoff`: front-loaded, over up to 11 periods for
+    prepayments of up to 12; exact: the parts sum to the balance), one entry per period: the
     prepaid accounts credited, one expense account debited, drawn like the releases of the
     window's own prepayments (insurance, rent, IT services). Periods after the window keep
     the rest on the prepaid account."""
@@ -293,7 +313,8 @@ def release_opening_prepaid(
     if spec is None:
         return out.table()
     rng = stream(config.global_.seed, "opening_prepaid", company.code)
-    n = OPENING_PREPAID_PERIODS
+    released = opening_runoff(spec.installments, spec.installment_weights)
+    n = released.size
     unit = company.amount_unit
     finance_cc = next(c for c in company.cost_centers if c.endswith("-FIN"))
     clerk = first_user(company, AUTOMATED_PERSONA)
@@ -301,9 +322,12 @@ def release_opening_prepaid(
     needs_cc = chart.requires_cost_center
     index = {a: i for i, a in enumerate(chart.numbers)}
     for k, period in enumerate(company.periods[:n]):
-        parts = [((b // unit) * (k + 1) // n - (b // unit) * k // n) * unit for _, b in balances]
-        if k == n - 1:  # the rest of a balance that is not a whole number of units
-            parts = [p + b % unit for p, (_, b) in zip(parts, balances, strict=True)]
+        before = released[k - 1] if k else 0.0
+        parts = [
+            (int((b // unit) * released[k]) - int((b // unit) * before)) * unit for _, b in balances
+        ]
+        if k == n - 1:  # the rest, with what is not a whole number of units
+            parts = [(b // unit - int((b // unit) * before)) * unit + b % unit for _, b in balances]
         total = sum(parts)
         if total <= 0:
             continue

@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -298,9 +299,14 @@ def test_an_altered_reversal_fails_the_checks(tmp_path: Path) -> None:
     assert "a reversal does not net its entry" in bad.stderr
 
 
-def test_the_opening_prepaid_balance_is_released_over_six_periods(
+def test_the_opening_prepaid_balance_runs_off_like_the_window_s_prepayments(
     run: Path, lines: pd.DataFrame
 ) -> None:
+    """Prepayments of 3, 6 or 12 periods (30/30/40%) in a steady stream leave open, per period
+    of payments, 1 + 2.5 + 5.5 period-shares: R(0) = 0.3 x 1 + 0.3 x 2.5 + 0.4 x 5.5 = 3.25.
+    After one more release R(1) = 0.3 x 1/3 + 0.3 x 10/6 + 0.4 x 55/12 = 2.4333..., so the
+    first period end releases (3.25 - 2.4333) / 3.25 = 25.13% of the opening balance, and
+    the last (the 11th, of 12-period prepayments only) 0.4 x 1/12 / 3.25 = 1.03%."""
     tb = pq.read_table(run / "balances" / "trial_balances.parquet").to_pandas()
     tb["gl_account"] = tb["gl_account"].astype(str)
     first = tb[(tb["fiscal_period"] == tb["fiscal_period"].min()) & (tb["fiscal_year"] == 2024)]
@@ -314,9 +320,11 @@ def test_the_opening_prepaid_balance_is_released_over_six_periods(
     released = -on_prepaid.groupby("company_code")["amount"].sum()
     assert (opening > 0).all()
     assert released.sort_index().to_dict() == opening.sort_index().to_dict()
-    # the first six period ends, in equal parts to the cent (one unit of rounding)
     per_period = -on_prepaid.groupby(["company_code", "posting_date"])["amount"].sum()
-    assert per_period.groupby(level=0).size().eq(6).all()
-    spread = per_period.groupby(level=0).agg(lambda v: v.max() - v.min())
-    assert (spread <= 100).all()
-    assert releases["posting_date"].dt.month.max() == 6
+    assert per_period.groupby(level=0).size().eq(11).all()
+    for code, parts in per_period.groupby(level=0):
+        share = parts.to_numpy() / opening[code]
+        assert share[0] == pytest.approx(0.8167 / 3.25, abs=1e-3)
+        assert share[-1] == pytest.approx(0.4 / 12 / 3.25, abs=1e-3)
+        assert (np.diff(share) <= 1e-6).all()  # front-loaded
+    assert releases["posting_date"].dt.month.max() == 11

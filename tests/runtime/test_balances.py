@@ -146,6 +146,14 @@ def test_balance_sheet_equation_per_company_and_period(run: Path, tb: pd.DataFra
         assert assets == liabilities + equity + result
 
 
+CASH_AND_PREPAID = ("100000", "100100", "100300", "130000")
+INDUSTRY_CURRENT = {
+    "manufacturing": {"cash": 0.15, "prepaid": 0.05},
+    "technology": {"cash": 0.4, "prepaid": 0.12},
+    "financial_services": {"cash": 0.35, "prepaid": 0.1},
+}
+
+
 def test_opening_balance_sheet_follows_the_industry(tmp_path: Path) -> None:
     for industry, current_share, debt_share, turnover in (
         ("manufacturing", 0.40, 0.40, 0.9),
@@ -165,8 +173,10 @@ def test_opening_balance_sheet_follows_the_industry(tmp_path: Path) -> None:
             changed = {
                 a for a in set(amounts) | set(registered) if amounts.get(a) != registered.get(a)
             }
-            # only the register's accounts and retained earnings (which balances) move
-            assert changed - {"300200"} <= set(REGISTER_ACCOUNTS)
+            # only the register's accounts and retained earnings (which balances) move, and
+            # the split of cash and prepaid: the window's prepayments, which the prepaid
+            # account opens with, are a share of the entries asset accounting leaves
+            assert changed - {"300200", *CASH_AND_PREPAID} <= set(REGISTER_ACCOUNTS)
             assert "140100" in changed
             assert sum(amounts.values()) == 0
             assets = sum(v for a, v in amounts.items() if a[0] == "1")
@@ -184,6 +194,12 @@ def test_opening_balance_sheet_follows_the_industry(tmp_path: Path) -> None:
             assert abs(given / (10_000_000 * 100 * company.amount_scale) - 1) <= 0.05 + 1e-9
             current = sum(v for a, v in amounts.items() if a[:3] in ("100", "110", "120", "130"))
             assert current / assets == pytest.approx(current_share, abs=1e-6)
+            # cash and prepaid together keep the industry's share of current assets; the
+            # prepaid account holds what the window's own prepayments keep open (below)
+            both = sum(amounts.get(a, 0) for a in CASH_AND_PREPAID)
+            shares = INDUSTRY_CURRENT[industry]
+            assert both / current == pytest.approx(shares["cash"] + shares["prepaid"], abs=1e-6)
+            assert 0 < amounts["130000"] < (shares["cash"] + shares["prepaid"]) * current
             debt = -sum(v for a, v in amounts.items() if a[0] == "2")
             assert debt / assets == pytest.approx(debt_share, abs=1e-6)
             # amounts are whole units of the currency (yen have no cents)
