@@ -34,7 +34,7 @@ from datasynth.core.seeding import stream
 from datasynth.generators import economics
 from datasynth.generators.asset_accounting import asset_register, opening_register_balances
 from datasynth.generators.chart_of_accounts import ChartOfAccounts
-from datasynth.generators.master import Master, replaced_mask
+from datasynth.generators.master import PREPAID_RELEASE, Master, replaced_mask
 
 OPENING_SCHEMA = pa.schema(
     [
@@ -156,10 +156,6 @@ def opening_total_assets(config: DatasynthConfig, master: Master, company_index:
     return int(total)
 
 
-#: the follow-on whose entries release prepayments (datasynth/data/chart_of_accounts.json)
-PREPAID_RELEASE = "R2R: Prepaid expense release"
-
-
 def steady_prepaid(config: DatasynthConfig, master: Master, company_index: int) -> float:
     """The prepaid balance (minor units) the company's own prepayments hold at a period end
     once the window has run for a year: a period's prepayments (the expected number of
@@ -167,32 +163,24 @@ def steady_prepaid(config: DatasynthConfig, master: Master, company_index: int) 
     unreleased at later period ends, ``sum over the installment counts n of w_n (n - 1) / 2``
     (the releases post at the ends of the payment's period and the following ones)."""
     posting = master.posting
-    spec = next(
-        (
-            (t, f)
-            for t, f in enumerate(posting.follow_ons)
-            if f is not None and f.name == PREPAID_RELEASE
-        ),
-        None,
-    )
-    if spec is None:
+    found = posting.follow_on(PREPAID_RELEASE)
+    if found is None:
         return 0.0
-    t, f = spec
+    t, f = found
     company = master.companies[company_index]
     fc = master.flows[company_index] if master.flows is not None else None
-    p = economics.template_probabilities(config, list(posting.process_weights))
-    p = p * ~replaced_mask(config, posting, fc)
     choices = tuple(posting.choices(g) for g in range(posting.groups))
     group, _ = economics.follow_on_terms(
         master.chart.numbers, posting.side_weights, choices, posting.follow_ons
     )
-    posted = p / group  # posted standalone entries per entry drawn
-    if posted[t] <= 0:
-        return 0.0
     period_entries = float(economics.annual_entries(config)[company_index]) / 12
-    block = int(min(period_entries, economics.MAX_BLOCK_ENTRIES) * posted.sum())
-    totals = economics.mean_entry_totals(
-        config, posted / posted.sum(), posting.template_log_size, block
+    posted, totals = economics.posted_entry_totals(
+        config,
+        economics.template_probabilities(config, list(posting.process_weights)),
+        posting.template_log_size,
+        replaced_mask(config, posting, fc),
+        period_entries,
+        group,
     )
     unreleased = float(((f.installments - 1) / 2) @ f.installment_weights)
     return (
@@ -226,7 +214,7 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
         **{k: current * v for k, v in profile["current"].items()},
         **{k: (total - current) * v for k, v in profile["non_current"].items()},
     }
-    if "prepaid" in shares:
+    if o.enabled and "prepaid" in shares:
         # the prepaid account opens with what the company's own prepayments keep on it, so
         # the balance runs on level once the opening prepayments are released (at most the
         # industry's prepaid and cash shares; the rest of the prepaid share is cash)

@@ -86,9 +86,10 @@ def flow_share(config: DatasynthConfig) -> float:
 def replaced_templates(
     config: DatasynthConfig, master: Master, company_index: int
 ) -> np.ndarray | None:
-    """Templates whose entries come from flows in this company, or from asset accounting
-    (every A2R template: acquisitions, depreciation and disposals follow the register).
-    None when neither replaces anything."""
+    """Templates whose entries come from flows in this company, from the settlement of the
+    standalone items (without flows, with balances: the payment templates), or from asset
+    accounting (every A2R template: acquisitions, depreciation and disposals follow the
+    register). None when nothing replaces anything."""
     fc = master.flows[company_index] if master.flows is not None else None
     mask = replaced_mask(config, master.posting, fc)
     return mask if mask.any() else None
@@ -132,12 +133,15 @@ def generate_block_tables(
 def _ledger_and_flows(config: DatasynthConfig, master: Master, block: Block) -> dict[str, pa.Table]:
     replaced = replaced_templates(config, master, block.company_index)
     direct, left = generate_direct_entries(config, master, block, replaced)
+    if master.flows is None and not config.balances.enabled:
+        return {JOURNAL_ENTRIES: direct}
+    # the settlements of the standalone items (numbered after the standalone entries, before
+    # the flows) are receipts and payments: they stand in for drawn O2C and P2P entries as
+    # the flows do, so the process mix and the volume hold; without flows they take the place
+    # of the payment templates (master.SETTLED_BY_ITEMS)
+    direct_entries = int(np.count_nonzero(direct["line_number"].to_numpy() == 1))
+    settlements = settle_standalone_items(config, master, block, direct, direct_entries)
     if master.flows is None:
-        if not config.balances.enabled:
-            return {JOURNAL_ENTRIES: direct}
-        # the settlements pay the standalone items in place of the payment templates
-        count = int(np.count_nonzero(direct["line_number"].to_numpy() == 1))
-        settlements = settle_standalone_items(config, master, block, direct, count)
         return {JOURNAL_ENTRIES: pa.concat_tables([direct, settlements]).unify_dictionaries()}
     fc = master.flows[block.company_index]
     company = master.companies[block.company_index]
@@ -156,11 +160,6 @@ def _ledger_and_flows(config: DatasynthConfig, master: Master, block: Block) -> 
         stop_day=day_number(stop),
     )
     f = config.document_flows
-    # the settlements of the standalone items (numbered after the standalone entries, before
-    # the flows) are receipts and payments: they stand in for drawn O2C and P2P entries as
-    # the flows do, so the process mix and the volume hold
-    direct_entries = int(np.count_nonzero(direct["line_number"].to_numpy() == 1))
-    settlements = settle_standalone_items(config, master, block, direct, direct_entries)
     left = left.copy()
     for process, ledger in (("O2C", "DZ"), ("P2P", "KZ")):
         paid = pc.sum(

@@ -196,15 +196,38 @@ def standalone_expense_per_entry(
     the first of each group of drawn entries is posted and its follow-ons add their part.
     A block holds at most a period's entries (``period_entries`` drawn) and at most
     MAX_BLOCK_ENTRIES."""
-    p = probabilities if replaced is None else probabilities * ~replaced
     if follow_ons is not None:
-        group, follow = follow_ons
-        p, net = p / group, net + follow
-    if p.sum() <= 0:
-        return 0.0
-    block = int(min(period_entries, MAX_BLOCK_ENTRIES) * p.sum())
-    totals = mean_entry_totals(config, p / p.sum(), log_size, block)
+        net = net + follow_ons[1]
+    p, totals = posted_entry_totals(
+        config,
+        probabilities,
+        log_size,
+        replaced,
+        period_entries,
+        None if follow_ons is None else follow_ons[0],
+    )
     return float((p * totals) @ net)
+
+
+def posted_entry_totals(
+    config: DatasynthConfig,
+    probabilities: np.ndarray,
+    log_size: np.ndarray,
+    replaced: np.ndarray | None,
+    period_entries: float,
+    group: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per template: standalone entries posted per entry drawn (none of ``replaced``
+    templates; with ``group``, drawn entries per posted entry from :func:`follow_on_terms`,
+    only the first of each group), and their mean totals (group currency) in blocks of a
+    period's entries (``period_entries`` drawn, at most MAX_BLOCK_ENTRIES)."""
+    p = probabilities if replaced is None else probabilities * ~replaced
+    if group is not None:
+        p = p / group
+    if p.sum() <= 0:
+        return p, np.zeros_like(p)
+    block = int(min(period_entries, MAX_BLOCK_ENTRIES) * p.sum())
+    return p, mean_entry_totals(config, p / p.sum(), log_size, block)
 
 
 def annual_entries(config: DatasynthConfig) -> np.ndarray:

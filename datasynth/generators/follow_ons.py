@@ -1,10 +1,12 @@
-"""Follow-on entries of standalone entries: accrual reversals, prepaid releases, transfer returns.
+"""Follow-on entries of standalone entries: accrual reversals, prepaid releases, transfer
+returns, clearings of unassigned bank items.
 
 A posting template with a ``follow_on`` (``datasynth/data/chart_of_accounts.json``) brings
 entries after each of its entries (:class:`~datasynth.generators.master.FollowOn`): an accrual
 is reversed on the first day of the next period, a prepayment is released to expense at the
 end of each of its 3, 6 or 12 periods, a transfer to a deposit or payroll account comes back
-7-90 days later. The follow-ons *stand in* for drawn entries of the same template, so the
+1-30 days later, an unassigned bank debit or credit parked on suspense or bank clearing is
+cleared to an expense or income account 1-20 days later. The follow-ons *stand in* for drawn entries of the same template, so the
 volume and the process mix hold: of the template's entries in a block, taken in drawn order,
 the first of each group of ``1 + follow-ons`` is posted and the rest are dropped before their
 dates and amounts are drawn (:func:`plan_follow_ons`). Reversals and releases that would post
@@ -18,8 +20,10 @@ A follow-on mirrors its entry's lines (debit and credit swapped), split into ins
 exactly (each line's installments sum to the line); with ``replace`` one side of the entry
 collapses into one line on an account drawn from the replacement accounts, carrying the
 installment's total. It names its entry in ``source_document_id``, has the template's document
-type and source (``reversal``, ``recurring``, ``automated``), the entry's user, process and time
-of day, and an id numbered after the block's entries.
+type and source (``reversal``, ``recurring``, ``automated``, ``manual``), the entry's process
+and an id numbered after the block's entries. Batch users post the recurring and automated
+ones at a batch job's time; the entry's preparer the others at the entry's time of day, or a
+person drawn from the persona mix where a batch job posted the entry (:func:`follow_on_entries`).
 """
 
 from __future__ import annotations

@@ -219,6 +219,13 @@ class PostingModel:
         """Mask over templates whose entries come from document flows when flows are on."""
         return np.array([bool(d) for d in self.template_flow_documents])
 
+    def follow_on(self, name: str) -> tuple[int, FollowOn] | None:
+        """The template (global index) whose follow-on entries are ``name``, with its spec."""
+        for t, f in enumerate(self.follow_ons):
+            if f is not None and f.name == name:
+                return t, f
+        return None
+
     def template_of(self, flow_document: str) -> int:
         """Global index of the template a flow document posts with."""
         return self.template_flow_documents.index(flow_document)
@@ -550,6 +557,8 @@ def template_processes(posting: PostingModel) -> np.ndarray:
     return np.array([name.split(":")[0] for name in posting.template_names])
 
 
+#: the follow-on entries that release prepayments (datasynth/data/chart_of_accounts.json)
+PREPAID_RELEASE = "R2R: Prepaid expense release"
 #: flow documents of the templates the standalone items' settlement stands in for when
 #: there are no flows (and balances are on)
 SETTLED_BY_ITEMS = ("customer_receipt", "vendor_payment", "bad_debt_write_off")

@@ -35,7 +35,12 @@ import pyarrow.compute as pc
 from datasynth.config.models import DatasynthConfig
 from datasynth.core.seeding import stream
 from datasynth.generators.ledger_lines import LedgerLines, Posting, first_user
-from datasynth.generators.master import AUTOMATED_PERSONA, CompanyMaster, Master
+from datasynth.generators.master import (
+    AUTOMATED_PERSONA,
+    PREPAID_RELEASE,
+    CompanyMaster,
+    Master,
+)
 
 SOURCE = "period_close"
 #: each kind of close entry: its document type and posting template
@@ -44,7 +49,7 @@ POSTINGS = {
     "accrual_reversal": Posting("AV", "R2R: Accrual reversal", SOURCE, "R2R"),
     "tax_provision": Posting("TX", "R2R: Income tax provision", SOURCE, "R2R"),
     "year_end_close": Posting("YC", "R2R: Year-end closing", SOURCE, "R2R"),
-    "opening_prepaid_release": Posting("SA", "R2R: Prepaid expense release", SOURCE, "R2R"),
+    "opening_prepaid_release": Posting("SA", PREPAID_RELEASE, SOURCE, "R2R"),
     "facility_interest": Posting("SA", "R2R: Credit facility interest", SOURCE, "R2R"),
     "facility_draw": Posting("SA", "R2R: Credit facility drawdown", SOURCE, "R2R"),
     "facility_repayment": Posting("SA", "R2R: Credit facility repayment", SOURCE, "R2R"),
@@ -103,9 +108,12 @@ def close_entries(
     """The close entries of the given companies (indices; default every company) as
     journal lines (:data:`SCHEMA`, partition columns included), given the summed ledger of
     their journal entries (:data:`balances.SUMS_SCHEMA`) and their opening balances
-    (``opening``: signed minor units per account, one dict per company; default none)."""
+    (``opening``: signed minor units per account, one dict per company; needed with the
+    credit facility, which starts from the opening bank balance)."""
     out = LedgerLines()
     indices = list(range(len(master.companies)) if companies is None else companies)
+    if opening is None and config.balances.period_close.credit_facility:
+        raise ValueError("the credit facility needs the companies' opening balances")
     openings = [{} for _ in indices] if opening is None else list(opening)
     for i, balances in zip(indices, openings, strict=True):
         _company_close(config, master, master.companies[i], sums, balances, out)
@@ -308,10 +316,10 @@ def release_opening_prepaid(
     out = LedgerLines()
     if not balances:
         return out.table()
-    release = POSTINGS["opening_prepaid_release"].template
-    spec = next((f for f in master.posting.follow_ons if f is not None and f.name == release), None)
-    if spec is None:
+    found = master.posting.follow_on(PREPAID_RELEASE)
+    if found is None:
         return out.table()
+    spec = found[1]
     rng = stream(config.global_.seed, "opening_prepaid", company.code)
     released = opening_runoff(spec.installments, spec.installment_weights)
     n = released.size

@@ -49,5 +49,5 @@ def test_a_classifier_detects_anomalies_but_not_perfectly(dataset: Path) -> None
     # ordinary entries to per-entry features; they need features across entries
     per = scores.drop(index=["all", "relational"])
     per = per[per["anomalies"] >= 20]  # enough held-out anomalies to score the category
-    assert len(per) == 4 and (per["roc_auc"] > 0.6).all(), scores
+    assert len(per) >= 4 and (per["roc_auc"] > 0.6).all(), scores
     print(scores)
