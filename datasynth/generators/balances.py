@@ -197,9 +197,11 @@ def opening_amounts(config: DatasynthConfig, master: Master, company_index: int)
 
     Total assets are ``balances.opening.total_assets`` (group currency, scaled to the
     company's currency) or, when that is null, the company's expected annual revenue divided by
-    its industry's asset turnover (10,000,000 without sales), varied by up to ``balances.opening.variation`` either way; with asset
-    accounting the fixed-asset and software accounts hold the register's opening values
-    instead, and retained earnings take the difference. With ``balances.opening.enabled``
+    its industry's asset turnover (10,000,000 without sales), varied by up to
+    ``balances.opening.variation`` either way. The prepaid account holds
+    :func:`steady_prepaid` (at most the industry's prepaid and cash shares; cash takes the
+    rest). With asset accounting the fixed-asset and software accounts hold the register's
+    opening values instead, and retained earnings take the difference. With ``balances.opening.enabled``
     false only the register's accounts (and retained earnings against them) open.
     """
     o = config.balances.opening

@@ -6,10 +6,10 @@ entries after each of its entries (:class:`~datasynth.generators.master.FollowOn
 is reversed on the first day of the next period, a prepayment is released to expense at the
 end of each of its 3, 6 or 12 periods, a transfer to a deposit or payroll account comes back
 1-30 days later, an unassigned bank debit or credit parked on suspense or bank clearing is
-cleared to an expense or income account 1-20 days later. The follow-ons *stand in* for drawn entries of the same template, so the
-volume and the process mix hold: of the template's entries in a block, taken in drawn order,
-the first of each group of ``1 + follow-ons`` is posted and the rest are dropped before their
-dates and amounts are drawn (:func:`plan_follow_ons`). Reversals and releases that would post
+cleared to an expense or income account 1-20 days later. The follow-ons *stand in* for drawn
+entries of the same template, so the volume and the process mix hold: of the template's
+entries in a block, taken in drawn order, the first of each group of ``1 + follow-ons`` is
+posted and the rest are dropped before their dates and amounts are drawn (:func:`plan_follow_ons`). Reversals and releases that would post
 after the window are not generated and their groups are smaller (an accrual of the last period
 stays open, as does the unreleased rest of a prepayment); a return that would pass the window's
 end posts on its last day. The last group of a block may lack stand-ins: a prepayment then runs
