@@ -118,8 +118,14 @@ def _people(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``m`` people (user indices) drawn by the persona mix, and their personas' indices."""
     persona = dist.draw(rng, dist.cdf([t.personas.get(p, 0.0) for p in PERSONAS]), m)
-    pick = (rng.random(m) * company.persona_sizes[persona]).astype(np.int64)
-    return company.user_lookup[company.persona_offsets[persona] + pick], persona
+    return _user_of(company, persona, rng.random(m)), persona
+
+
+def _user_of(company: CompanyMaster, persona: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The user (index) of each persona that uniform ``u`` in [0, 1) picks among its users."""
+    pick = (u * company.persona_sizes[persona]).astype(np.int64)
+    out: np.ndarray = company.user_lookup[company.persona_offsets[persona] + pick]
+    return out
 
 
 def generate_direct_entries(
@@ -204,8 +210,7 @@ def generate_direct_entries(
         len(PERSONAS),
         dist.draw(rng, dist.cdf([t.personas.get(p, 0.0) for p in PERSONAS]), n),
     )
-    pick = (rng.random(n) * company.persona_sizes[persona]).astype(np.int64)
-    user = company.user_lookup[company.persona_offsets[persona] + pick]
+    user = _user_of(company, persona, rng.random(n))
 
     # the posting template decides the document type (DR customer invoice, KZ vendor payment,
     # AF depreciation, ...); sources listed in transactions.document_types draw from their mix

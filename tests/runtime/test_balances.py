@@ -379,11 +379,19 @@ def test_year_end_close_moves_the_result_to_retained_earnings(
     assert (later["closing_balance"] != 0).any()
 
 
+def summed_ledger(rows: list[tuple[str, int, int, str, int, int, int]]) -> pa.Table:
+    """A hand-made summed ledger: (company, year, period, account, debits, credits, lines)."""
+    from datasynth.generators.balances import SUMS_SCHEMA
+
+    return pa.Table.from_pylist(
+        [dict(zip(SUMS_SCHEMA.names, r, strict=True)) for r in rows], schema=SUMS_SCHEMA
+    )
+
+
 def test_tax_provision_and_closing_by_hand(tmp_path: Path) -> None:
     """A hand-made ledger: revenue 1,000,000.00 and expenses 600,000.00 in FY2023 of the V3
     company. Tax is 21% of the 400,000.00 profit; the closing empties revenue, expenses and
     tax expense into retained earnings (400,000.00 - 84,000.00 = 316,000.00 credit)."""
-    from datasynth.generators.balances import SUMS_SCHEMA
     from datasynth.generators.period_close import close_entries
 
     config = small_config(
@@ -399,9 +407,7 @@ def test_tax_provision_and_closing_by_hand(tmp_path: Path) -> None:
         ("2000", 2023, 12, "610000", 60_000_000, 0, 2),
         ("2000", 2023, 12, "100100", 0, 60_000_000, 2),
     ]
-    sums = pa.Table.from_pylist(
-        [dict(zip(SUMS_SCHEMA.names, r, strict=True)) for r in rows], schema=SUMS_SCHEMA
-    )
+    sums = summed_ledger(rows)
     table = close_entries(config, master, sums).to_pandas()
     table["signed"] = cents(table["debit_amount"]) - cents(table["credit_amount"])
     table["gl_account"] = table["gl_account"].astype(str)
@@ -430,7 +436,6 @@ def test_credit_facility_by_hand(tmp_path: Path) -> None:
     6% a year on it for 29 days (1,334.79), receives 500,000.00 and pays 100,000.00: the
     balance of 428,665.21 is above its buffer (10,000.00), so the 280,000.00 are repaid.
     March has no payments: no interest, no draw."""
-    from datasynth.generators.balances import SUMS_SCHEMA
     from datasynth.generators.period_close import close_entries
 
     config = small_config(
@@ -446,9 +451,7 @@ def test_credit_facility_by_hand(tmp_path: Path) -> None:
         ("1000", 2024, 2, "400000", 0, 50_000_000, 1),
         ("1000", 2024, 2, "610000", 10_000_000, 0, 1),
     ]
-    sums = pa.Table.from_pylist(
-        [dict(zip(SUMS_SCHEMA.names, r, strict=True)) for r in rows], schema=SUMS_SCHEMA
-    )
+    sums = summed_ledger(rows)
     table = close_entries(config, master, sums, [0], [{"100100": 5_000_000}]).to_pandas()
     table["signed"] = cents(table["debit_amount"]) - cents(table["credit_amount"])
     got = {
